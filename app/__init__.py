@@ -1,0 +1,57 @@
+"""苏州市城管执法考核系统 — the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.config import PROJECT_ROOT, load_config
+from app.db import db
+from app.extensions import csrf, login_manager
+from app.processes import processes
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(load_config(overrides))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
+    Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    db.bind(app.config["DATABASE_URL"])
+    processes.init(app.config["BPMN_DIR"])
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from app import auth, cli, pages
+    from app.accounts.routes import bp as accounts_bp
+    from app.api import init_api
+    from app.evidence.routes import bp as evidence_bp
+    from app.main.routes import bp as main_bp
+    from app.rounds.routes import bp as rounds_bp
+    from app.tasks.routes import bp as tasks_bp
+
+    auth.init_app(app)
+    pages.init_app(app)
+    for blueprint in (main_bp, accounts_bp, tasks_bp, rounds_bp, evidence_bp):
+        app.register_blueprint(blueprint)
+    init_api(app)
+    cli.init_app(app)
+
+    @app.teardown_appcontext
+    def _remove_session(_exc: BaseException | None) -> None:
+        db.Session.remove()
+
+    if app.config.get("SCHEDULER_ENABLED"):
+        from app.scheduler import start_scheduler
+
+        start_scheduler(app)
+    return app

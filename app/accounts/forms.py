@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from app.accounts.models import ROLE_LABELS
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=50)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=200)])
+
+
+class UserForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=50)])
+    display_name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=50)])
+    role = SelectField("角色", choices=list(ROLE_LABELS.items()))
+    district_id = SelectField("所属区", coerce=int, choices=[])
+    password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码"), Length(max=200)])
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=200)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")])
+    password = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=200)])
+
+
+class MoveDistrictForm(FlaskForm):
+    district_id = SelectField("调整到", coerce=int, choices=[])

@@ -1,0 +1,224 @@
+"""Every state change of accounts: sign-in bookkeeping, users, passwords, tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.accounts.models import ROLE_LABELS, ApiToken, User
+from app.accounts.passwords import hash_password, password_problems, verify_password
+from app.audit.operations import record
+from app.districts.models import District
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.tasks.operations import release_all_claims
+from workflows import clock
+
+# A hash to compare against when the username does not exist, so timing does not tell.
+_DUMMY_HASH = hash_password("not-a-real-password-Xy1!")
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """The user, if the password is right and the account usable; counts failures and locks."""
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    now = clock.now()
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        raise ValidationFailed("用户名或密码错误")
+    if user.locked_until and user.locked_until > now:
+        minutes = int((user.locked_until - now).total_seconds() // 60) + 1
+        raise ValidationFailed(f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试")
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        limit = current_app.config["LOGIN_MAX_FAILURES"]
+        if user.failed_logins >= limit:
+            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+            user.failed_logins = 0
+            record(
+                session, user.id, "account.locked", ("user", user.id), f"连续 {limit} 次密码错误，锁定账号"
+            )
+        session.commit()
+        raise ValidationFailed("用户名或密码错误")
+    if not user.active:
+        raise ValidationFailed("账号已停用，请联系考核管理员")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    record(session, user.id, "account.login", ("user", user.id), "登录")
+    session.commit()
+    return user
+
+
+def _check_password(password: str, username: str) -> None:
+    problems = password_problems(password, username)
+    if problems:
+        raise ValidationFailed("；".join(problems), {"password": "；".join(problems)})
+
+
+def _district_for_role(session: Session, role: str, district_id: int | None) -> int | None:
+    if role not in ROLE_LABELS:
+        raise ValidationFailed("角色无效", {"role": "角色无效"})
+    if role == "liaison":
+        if district_id is None or session.get(District, district_id) is None:
+            raise ValidationFailed("区联络员必须指定所属区", {"district_id": "请选择所属区"})
+        return district_id
+    return None
+
+
+def create_user(
+    session: Session,
+    actor: User | None,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    district_id: int | None = None,
+) -> User:
+    username = username.strip()
+    if not username or len(username) > 50:
+        raise ValidationFailed("用户名不能为空且不超过 50 个字符", {"username": "用户名无效"})
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict("用户名已存在", {"username": "用户名已存在"})
+    _check_password(password, username)
+    district_id = _district_for_role(session, role, district_id)
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        role=role,
+        district_id=district_id,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    record(
+        session,
+        actor.id if actor else None,
+        "account.create",
+        ("user", user.id),
+        f"创建用户 {username}（{ROLE_LABELS[role]}）",
+        after={"username": username, "role": role, "district_id": district_id},
+    )
+    return user
+
+
+def _get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在")
+    return user
+
+
+def set_active(session: Session, actor: User, user_id: int, active: bool) -> User:
+    user = _get_user(session, user_id)
+    if user.id == actor.id and not active:
+        raise ValidationFailed("不能停用自己的账号")
+    before = user.active
+    user.active = active
+    if not active:
+        user.session_generation += 1
+    record(
+        session,
+        actor.id,
+        "account.enable" if active else "account.disable",
+        ("user", user.id),
+        f"{'启用' if active else '停用'}用户 {user.username}",
+        before={"active": before},
+        after={"active": active},
+    )
+    return user
+
+
+def reset_password(session: Session, actor: User, user_id: int, new_password: str) -> User:
+    user = _get_user(session, user_id)
+    _check_password(new_password, user.username)
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = actor.id != user.id
+    user.session_generation += 1
+    user.failed_logins = 0
+    user.locked_until = None
+    record(session, actor.id, "account.password_reset", ("user", user.id), f"重置用户 {user.username} 的密码")
+    return user
+
+
+def change_own_password(session: Session, user: User, current: str, new_password: str) -> User:
+    if not verify_password(user.password_hash, current):
+        raise ValidationFailed("当前密码不正确", {"current": "当前密码不正确"})
+    _check_password(new_password, user.username)
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    user.session_generation += 1
+    record(session, user.id, "account.password_change", ("user", user.id), "修改密码")
+    return user
+
+
+def move_to_district(session: Session, actor: User, user_id: int, district_id: int) -> User:
+    user = _get_user(session, user_id)
+    if user.role != "liaison":
+        raise ValidationFailed("只有区联络员属于某个区")
+    if session.get(District, district_id) is None:
+        raise ValidationFailed("区不存在", {"district_id": "区不存在"})
+    before = user.district_id
+    user.district_id = district_id
+    # Their claimed tasks of the old district are released so the new liaison there can take them.
+    release_all_claims(session, actor, user.id, district_id=before)
+    user.session_generation += 1
+    record(
+        session,
+        actor.id,
+        "account.move_district",
+        ("user", user.id),
+        f"调整用户 {user.username} 的所属区",
+        before={"district_id": before},
+        after={"district_id": district_id},
+    )
+    return user
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(
+    session: Session, actor: User, user: User, name: str, days: int = 90
+) -> tuple[ApiToken, str]:
+    """A new token; the plain value is returned once and never stored."""
+    plain = "szcg_" + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        name=name.strip()[:100] or "API",
+        prefix=plain[:12],
+        token_hash=_token_digest(plain),
+        expires_at=clock.now() + timedelta(days=days),
+    )
+    session.add(token)
+    session.flush()
+    record(
+        session,
+        actor.id,
+        "api_token.create",
+        ("api_token", token.id),
+        f"为 {user.username} 创建 API 令牌 {token.name}",
+    )
+    return token, plain
+
+
+def token_user(session: Session, plain: str) -> User | None:
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(plain)))
+    now = clock.now()
+    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at < now):
+        return None
+    if not token.user.active:
+        return None
+    return token.user
+
+
+def revoke_api_token(session: Session, actor: User, token_id: int) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None or (actor.role != "admin" and token.user_id != actor.id):
+        raise NotFound("令牌不存在")
+    token.revoked_at = clock.now()
+    record(session, actor.id, "api_token.revoke", ("api_token", token.id), f"吊销 API 令牌 {token.name}")

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from app.accounts import operations
+from app.accounts.forms import ChangePasswordForm, LoginForm, MoveDistrictForm, PasswordResetForm, UserForm
+from app.accounts.models import ApiToken, User
+from app.auth import roles_required
+from app.db import db
+from app.districts.models import District
+from app.errors import OperationError
+
+bp = Blueprint("accounts", __name__)
+
+
+def _district_choices(blank: bool = True) -> list[tuple[int, str]]:
+    districts = db.session.scalars(select(District).order_by(District.sort_order))
+    return ([(0, "（无）")] if blank else []) + [(d.id, d.name) for d in districts]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("tasks.inbox")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if session.pop("expired", False):
+        flash("长时间未操作，已自动退出，请重新登录", "warning")
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = operations.authenticate(db.session, form.username.data or "", form.password.data or "")
+        except OperationError as exc:
+            flash(exc.message, "danger")
+        else:
+            session.clear()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    logout_user()
+    session.clear()
+    flash("已退出登录", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            with db.transaction() as s:
+                user = s.merge(current_user._get_current_object())
+                operations.change_own_password(s, user, form.current.data or "", form.password.data or "")
+        except OperationError as exc:
+            flash(exc.message, "danger")
+        else:
+            login_user(user)
+            flash("密码已修改", "success")
+            return redirect(url_for("tasks.inbox"))
+    return render_template("accounts/password.html", form=form)
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@roles_required("admin")
+def users() -> Any:
+    form = UserForm()
+    form.district_id.choices = _district_choices()
+    if form.validate_on_submit():
+        try:
+            with db.transaction() as s:
+                operations.create_user(
+                    s,
+                    current_user,
+                    form.username.data or "",
+                    form.display_name.data or "",
+                    form.role.data,
+                    form.password.data or "",
+                    form.district_id.data or None,
+                )
+        except OperationError as exc:
+            flash(exc.message, "danger")
+        else:
+            flash("用户已创建", "success")
+            return redirect(url_for("accounts.users"))
+    all_users = db.session.scalars(select(User).order_by(User.role, User.username)).all()
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))).all()
+    return render_template(
+        "accounts/users.html",
+        users=all_users,
+        form=form,
+        reset_form=PasswordResetForm(),
+        move_form=MoveDistrictForm(),
+        districts=_district_choices(blank=False),
+        tokens=tokens,
+    )
+
+
+def _admin_action(action: Any, success: str) -> Any:
+    try:
+        with db.transaction() as s:
+            action(s)
+    except OperationError as exc:
+        flash(exc.message, "danger")
+    else:
+        flash(success, "success")
+    return redirect(url_for("accounts.users"))
+
+
+@bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
+@roles_required("admin")
+def set_active(user_id: int) -> Any:
+    active = request.form.get("active") == "1"
+    return _admin_action(
+        lambda s: operations.set_active(s, current_user, user_id, active), "已启用" if active else "已停用"
+    )
+
+
+@bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
+@roles_required("admin")
+def reset_password(user_id: int) -> Any:
+    form = PasswordResetForm()
+    if not form.validate_on_submit():
+        flash("请输入新密码", "danger")
+        return redirect(url_for("accounts.users"))
+    return _admin_action(
+        lambda s: operations.reset_password(s, current_user, user_id, form.password.data or ""), "密码已重置"
+    )
+
+
+@bp.route("/admin/users/<int:user_id>/district", methods=["POST"])
+@roles_required("admin")
+def move_district(user_id: int) -> Any:
+    form = MoveDistrictForm()
+    form.district_id.choices = _district_choices(blank=False)
+    if not form.validate_on_submit():
+        flash("请选择区", "danger")
+        return redirect(url_for("accounts.users"))
+    return _admin_action(
+        lambda s: operations.move_to_district(s, current_user, user_id, form.district_id.data), "所属区已调整"
+    )

@@ -1,0 +1,62 @@
+"""Configuration: defaults, then ``instance/config.py``, then environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("SZCG_INSTANCE", PROJECT_ROOT / "instance"))
+
+
+class Config:
+    DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'assessment.sqlite'}"
+    UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
+    BPMN_DIR = str(PROJECT_ROOT / "bpmn")
+    MAX_CONTENT_LENGTH = 60 * 1024 * 1024  # one form post with several photos
+    MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
+    DISPLAY_IMAGE_MAX_PX = 1600
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)  # idle sessions expire
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_MINUTES = 15
+    WTF_CSRF_TIME_LIMIT = None
+    SCHEDULER_ENABLED = False
+    SCHEDULER_INTERVAL_SECONDS = 5
+    API_TITLE = "苏州市城管执法考核系统 API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    TESTING = False
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    values = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}
+    instance_config = INSTANCE_DIR / "config.py"
+    if instance_config.exists():
+        scope: dict = {}
+        exec(compile(instance_config.read_text(encoding="utf-8"), str(instance_config), "exec"), scope)  # noqa: S102 - local admin's file
+        values.update({k: v for k, v in scope.items() if k.isupper()})
+    for key in ("SECRET_KEY", "DATABASE_URL", "UPLOAD_DIR"):
+        if os.environ.get(key):
+            values[key] = os.environ[key]
+    if os.environ.get("SCHEDULER_ENABLED"):
+        values["SCHEDULER_ENABLED"] = os.environ["SCHEDULER_ENABLED"] == "1"
+    values.update(overrides or {})
+    if not values.get("SECRET_KEY"):
+        values["SECRET_KEY"] = _instance_secret()
+    return values
+
+
+def _instance_secret() -> str:
+    """A random key kept in instance/secret_key, so sessions survive restarts without a shipped secret."""
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()

@@ -1,0 +1,32 @@
+"""Imports every model so the metadata (and Alembic) sees all tables."""
+
+from app.accounts.models import ApiToken, User
+from app.appeals.models import Appeal
+from app.audit.models import AuditRecord
+from app.db import Base
+from app.districts.models import District
+from app.evidence.models import EvidenceFile
+from app.rounds.models import DistrictAssessment, Round, RoundResult
+from app.schemes.models import Indicator, Scheme
+from app.scoring.models import ScoreEntry
+from app.tasks.models import TaskRecord
+from workflows.store import ProcessDefinitionRecord, ProcessInstance
+
+__all__ = [
+    "ApiToken",
+    "Appeal",
+    "AuditRecord",
+    "Base",
+    "District",
+    "DistrictAssessment",
+    "EvidenceFile",
+    "Indicator",
+    "ProcessDefinitionRecord",
+    "ProcessInstance",
+    "Round",
+    "RoundResult",
+    "Scheme",
+    "ScoreEntry",
+    "TaskRecord",
+    "User",
+]

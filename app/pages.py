@@ -1,0 +1,82 @@
+"""Template helpers, the inbox badge on every page, and Chinese error pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.db import db
+from app.tasks.queries import inbox_count
+from workflows import clock
+
+ERROR_TITLES = {
+    400: "请求有误",
+    403: "没有权限",
+    404: "页面不存在",
+    405: "不支持的操作",
+    409: "操作冲突",
+    413: "上传内容过大",
+    429: "请求过于频繁",
+    500: "系统错误",
+}
+
+
+def _local(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    value = clock.local(dt)
+    return value.strftime(fmt) if value else ""
+
+
+def _points(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.2f}"
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["local"] = _local
+    app.jinja_env.filters["points"] = _points
+
+    @app.context_processor
+    def _inbox_badge() -> dict[str, Any]:
+        count = ""
+        if current_user.is_authenticated:
+            count = inbox_count(db.session, current_user)
+        return {"inbox_count": count, "now": clock.now()}
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError) -> Any:
+        message = "页面已过期或来源不明（CSRF 校验失败），请刷新页面后重试"
+        if wants_json():
+            return jsonify({"error": "csrf", "message": message}), 400
+        return render_template("error.html", code=400, title="请求有误", message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        code = error.code or 500
+        title = ERROR_TITLES.get(code, "请求有误")
+        message = {
+            403: "您没有权限访问此页面",
+            404: "您要找的页面或记录不存在",
+            413: "上传文件总大小超过限制",
+        }.get(code, title)
+        if wants_json():
+            return jsonify({"error": error.name.lower().replace(" ", "_"), "message": message}), code
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        if wants_json():
+            return jsonify({"error": "internal", "message": "系统错误，请稍后重试"}), 500
+        return render_template("error.html", code=500, title="系统错误", message="系统错误，请稍后重试"), 500

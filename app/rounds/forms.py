@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from workflows import clock
+from workflows.deadlines import STAGE_LABELS, STAGES
+
+DEFAULT_DAYS = {"self_report": 7, "verification": 7, "appeal": 3, "review": 5}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RoundForm(FlaskForm):
+    title = StringField("轮次名称", validators=[DataRequired("请填写轮次名称"), Length(max=200)])
+    period = StringField("考核期（YYYY-MM）", validators=[DataRequired("请填写考核期"), Length(max=7)])
+    scheme_id = SelectField("考核细则版本", coerce=int, choices=[])
+    district_ids = MultiCheckboxField("参加考核的区", coerce=int, choices=[])
+
+
+for _stage in STAGES:
+    setattr(
+        RoundForm,
+        f"kind_{_stage}",
+        SelectField(
+            f"{STAGE_LABELS[_stage]}截止规则",
+            choices=[("days", "阶段开始后天数"), ("fixed", "固定时间")],
+            default="days",
+        ),
+    )
+    setattr(
+        RoundForm,
+        f"days_{_stage}",
+        IntegerField("天数", default=DEFAULT_DAYS[_stage], validators=[Optional()]),
+    )
+    setattr(
+        RoundForm,
+        f"at_{_stage}",
+        DateTimeLocalField("截止时间", format="%Y-%m-%dT%H:%M", validators=[Optional()]),
+    )
+
+
+def deadline_rules(form: RoundForm) -> dict[str, dict[str, Any]]:
+    """The per-stage rules as the issue operation takes them (it validates them)."""
+    rules: dict[str, dict[str, Any]] = {}
+    for stage in STAGES:
+        kind = getattr(form, f"kind_{stage}").data
+        if kind == "fixed":
+            at = getattr(form, f"at_{stage}").data
+            rules[stage] = {
+                "kind": "fixed",
+                "at": at.replace(tzinfo=clock.SHANGHAI).isoformat() if at else None,
+            }
+        else:
+            rules[stage] = {"kind": "days", "days": getattr(form, f"days_{stage}").data}
+    return rules

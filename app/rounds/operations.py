@@ -1,0 +1,95 @@
+"""State changes of a round after its districts: final scores, approval, publication."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.audit.operations import record as audit
+from app.rounds.models import DistrictAssessment, Round, RoundResult
+from app.scoring.calculator import AssessmentScores, competition_ranks, compute
+from app.scoring.operations import entries_for
+from workflows import clock
+
+
+def assessments_of(session: Session, round_id: int) -> list[DistrictAssessment]:
+    from app.districts.models import District
+
+    return list(
+        session.scalars(
+            select(DistrictAssessment)
+            .join(District, District.id == DistrictAssessment.district_id)
+            .where(DistrictAssessment.round_id == round_id)
+            .order_by(District.sort_order)
+        )
+    )
+
+
+def scores_of(session: Session, round_: Round, assessment: DistrictAssessment) -> AssessmentScores:
+    return compute(round_.scheme, entries_for(session, assessment.id))
+
+
+def finalise_round(session: Session, actor_id: int, round_: Round) -> list[RoundResult]:
+    """汇总定分: compute every district's final score and rank from its records."""
+    session.execute(delete(RoundResult).where(RoundResult.round_id == round_.id))
+    computed = []
+    for assessment in assessments_of(session, round_.id):
+        scores = scores_of(session, round_, assessment)
+        computed.append((assessment, scores))
+    ranks = competition_ranks([(a.district_id, s.totals["final"]) for a, s in computed])
+    results = []
+    for assessment, scores in computed:
+        result = RoundResult(
+            round_id=round_.id,
+            district_id=assessment.district_id,
+            total=scores.totals["final"],
+            rank=ranks[assessment.district_id],
+            first_level={code: str(v) for code, v in scores.first_level(round_.scheme).items()},
+        )
+        session.add(result)
+        results.append(result)
+    round_.finalised_at = clock.now()
+    audit(
+        session,
+        actor_id,
+        "round.finalise",
+        ("round", round_.id),
+        f"{round_.title} 汇总定分",
+        after={r.district_id: {"total": str(r.total), "rank": r.rank} for r in results},
+        round_id=round_.id,
+    )
+    session.flush()
+    return results
+
+
+def record_approval(session: Session, actor_id: int, round_: Round, approved: bool, comment: str) -> None:
+    round_.approved_by = actor_id if approved else None
+    audit(
+        session,
+        actor_id,
+        "round.approve" if approved else "round.return",
+        ("round", round_.id),
+        f"{round_.title} {'审定通过' if approved else '退回重新汇总'}：{comment}",
+        round_id=round_.id,
+    )
+
+
+def publish_round(session: Session, actor_id: int | None, round_: Round) -> None:
+    round_.status = "published"
+    round_.published_at = clock.now()
+    audit(
+        session,
+        actor_id,
+        "round.publish",
+        ("round", round_.id),
+        f"{round_.title} 结果发布",
+        round_id=round_.id,
+    )
+
+
+def results_of(session: Session, round_id: int) -> list[RoundResult]:
+    return list(
+        session.scalars(
+            select(RoundResult).where(RoundResult.round_id == round_id).order_by(RoundResult.rank)
+        )
+    )

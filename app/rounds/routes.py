@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.auth import roles_required
+from app.db import db
+from app.districts.models import District
+from app.errors import OperationError
+from app.evidence.operations import evidence_of
+from app.processes import store
+from app.rounds import visibility
+from app.rounds.forms import RoundForm, deadline_rules
+from app.rounds.issuing import issue_round
+from app.rounds.models import DistrictAssessment, Round
+from app.rounds.operations import assessments_of, results_of, scores_of
+from app.schemes.models import Scheme
+from app.tasks.models import TaskRecord
+from app.tasks.routes import run_in_transaction
+from workflows.store import ProcessInstance
+
+bp = Blueprint("rounds", __name__, url_prefix="/rounds")
+
+
+def _round_or_404(round_id: int) -> Round:
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        abort(404)
+    return round_
+
+
+@bp.route("")
+@login_required
+def index() -> Any:
+    rounds = db.session.scalars(select(Round).order_by(Round.id.desc())).all()
+    return render_template("rounds/index.html", rounds=rounds)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("admin")
+def new() -> Any:
+    form = RoundForm()
+    form.scheme_id.choices = [
+        (s.id, f"{s.label} {s.name}")
+        for s in db.session.scalars(select(Scheme).where(Scheme.status == "active"))
+    ]
+    form.district_ids.choices = [
+        (d.id, d.name) for d in db.session.scalars(select(District).order_by(District.sort_order))
+    ]
+    if request.method == "GET":
+        form.district_ids.data = [c[0] for c in form.district_ids.choices]
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        try:
+            round_ = run_in_transaction(
+                lambda s: issue_round(
+                    s,
+                    current_user,
+                    form.title.data or "",
+                    form.period.data or "",
+                    form.scheme_id.data,
+                    form.district_ids.data or [],
+                    deadline_rules(form),
+                )
+            )
+        except OperationError as exc:
+            flash(exc.message, "danger")
+            errors = exc.fields
+        else:
+            flash(f"已下发 {round_.title}", "success")
+            return redirect(url_for("rounds.overview", round_id=round_.id))
+    elif request.method == "POST":
+        flash("请检查表单中标红的项目", "danger")
+    return render_template("rounds/new.html", form=form, errors=errors)
+
+
+@bp.route("/<int:round_id>")
+@login_required
+def overview(round_id: int) -> Any:
+    round_ = _round_or_404(round_id)
+    if not current_user.is_city_staff:
+        return redirect(url_for("rounds.district", round_id=round_id, district_id=current_user.district_id))
+    assessments = assessments_of(db.session, round_id)
+    open_tasks = db.session.scalars(
+        select(TaskRecord).where(TaskRecord.round_id == round_id, TaskRecord.state == "ready")
+    ).all()
+    tasks_by_district: dict[int | None, list[TaskRecord]] = {}
+    for task in open_tasks:
+        tasks_by_district.setdefault(task.district_id, []).append(task)
+    return render_template(
+        "rounds/overview.html",
+        round=round_,
+        assessments=assessments,
+        tasks_by_district=tasks_by_district,
+        show_results=visibility.can_see_results(current_user, round_),
+    )
+
+
+@bp.route("/<int:round_id>/instances/<int:instance_id>/diagram")
+@login_required
+def diagram(round_id: int, instance_id: int) -> Any:
+    """The instance's BPMN XML and the steps to highlight, for the bpmn-js viewer."""
+    round_ = _round_or_404(round_id)
+    instance = db.session.get(ProcessInstance, instance_id)
+    assessment = db.session.scalar(
+        select(DistrictAssessment).where(DistrictAssessment.instance_id == instance_id)
+    )
+    belongs = instance is not None and (
+        instance.id == round_.round_instance_id
+        or (assessment is not None and assessment.round_id == round_id)
+    )
+    if not belongs or not visibility.can_see_progress(current_user, assessment):
+        abort(404)
+    definition = store().definition_for(db.session, instance.definition_id)
+    tasks = db.session.scalars(select(TaskRecord).where(TaskRecord.instance_id == instance_id)).all()
+    return jsonify(
+        {
+            "xml": definition.xml.decode("utf-8"),
+            "active": sorted({t.element for t in tasks if t.state == "ready"}),
+            "completed": sorted({t.element for t in tasks if t.state == "completed"}),
+            "cancelled": sorted({t.element for t in tasks if t.state == "cancelled"}),
+            "version": definition.version,
+        }
+    )
+
+
+@bp.route("/<int:round_id>/results")
+@login_required
+def results(round_id: int) -> Any:
+    round_ = _round_or_404(round_id)
+    if not visibility.can_see_results(current_user, round_):
+        return render_template(
+            "error.html", code=403, title="结果尚未发布", message="本轮考核结果经领导审定并发布后才能查看"
+        ), 403
+    return render_template("rounds/results.html", round=round_, results=results_of(db.session, round_id))
+
+
+@bp.route("/<int:round_id>/districts/<int:district_id>")
+@login_required
+def district(round_id: int, district_id: int) -> Any:
+    round_ = _round_or_404(round_id)
+    assessment = db.session.scalar(
+        select(DistrictAssessment).where(
+            DistrictAssessment.round_id == round_id, DistrictAssessment.district_id == district_id
+        )
+    )
+    if assessment is None or not visibility.can_see_detail(current_user, assessment):
+        abort(404)
+    scores = scores_of(db.session, round_, assessment)
+    return render_template(
+        "rounds/district.html",
+        round=round_,
+        assessment=assessment,
+        scores=scores,
+        scheme=round_.scheme,
+        stages=visibility.visible_score_stages(current_user, round_, assessment),
+        evidence=evidence_of(db.session, assessment.id),
+    )

@@ -1,0 +1,205 @@
+"""What the processes call back into: BPMN service tasks, and the step after each run.
+
+Service tasks name an operation (``spiffworkflow:serviceTaskOperator``); the
+handler runs it inside the transaction of the click or timer that reached it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app.audit.operations import record as audit
+from app.processes import DISTRICT_PROCESS, store
+from app.rounds.models import DistrictAssessment, Round
+from app.rounds.operations import publish_round
+from app.scoring.operations import close_overdue_self_report
+from app.tasks.models import TaskRecord
+from app.tasks.projection import TaskScope, sync_tasks
+from workflows import clock
+from workflows.engine import ProcessDefinition
+from workflows.runner import send_message
+from workflows.store import ProcessInstance
+
+DISTRICT_STAGE_BY_ELEMENT = {
+    "self_report": "self_report",
+    "verification": "verification",
+    "result_confirmation": "confirmation",
+    "appeal_review": "review",
+}
+ROUND_STATUS_BY_ELEMENT = {"finalise": "finalising", "approval": "approving"}
+DISTRICTS_COMPLETED = "districts_completed"
+
+
+class ProcessServices:
+    """Service-task handler bound to one transaction and the user (or timer) acting."""
+
+    def __init__(self, session: Session, actor_id: int | None) -> None:
+        self.session = session
+        self.actor_id = actor_id
+        self.operations: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "self_report_overdue": self._self_report_overdue,
+            "verification_overdue": self._verification_overdue,
+            "release_verified_results": self._release_verified_results,
+            "review_overdue": self._review_overdue,
+            "publish_round_results": self._publish_round_results,
+        }
+
+    def __call__(self, operation_name: str, task: Any, params: dict[str, Any]) -> Any:
+        operation = self.operations.get(operation_name)
+        if operation is None:
+            raise LookupError(f"未知的服务任务 {operation_name}")
+        return operation(task.data)
+
+    def _assessment(self, data: dict[str, Any]) -> DistrictAssessment:
+        assessment = self.session.get(DistrictAssessment, data["assessment_id"])
+        assert assessment is not None
+        return assessment
+
+    def _self_report_overdue(self, data: dict[str, Any]) -> dict[str, Any]:
+        assessment = self._assessment(data)
+        close_overdue_self_report(self.session, assessment)
+        return {"overdue": True}
+
+    def _verification_overdue(self, data: dict[str, Any]) -> dict[str, Any]:
+        assessment = self._assessment(data)
+        assessment.verification_escalated = True
+        self.session.execute(
+            update(TaskRecord)
+            .where(
+                TaskRecord.assessment_id == assessment.id,
+                TaskRecord.element == "verification",
+                TaskRecord.state == "ready",
+            )
+            .values(escalated=True)
+        )
+        audit(
+            self.session,
+            None,
+            "assessment.verification_overdue",
+            ("assessment", assessment.id),
+            f"{assessment.district.name} 核查超期，已督办",
+            round_id=assessment.round_id,
+            district_id=assessment.district_id,
+        )
+        return {"escalated": True}
+
+    def _release_verified_results(self, data: dict[str, Any]) -> dict[str, Any]:
+        assessment = self._assessment(data)
+        assessment.released_at = clock.now()
+        audit(
+            self.session,
+            self.actor_id,
+            "assessment.release",
+            ("assessment", assessment.id),
+            f"发布 {assessment.district.name} 核查结果",
+            round_id=assessment.round_id,
+            district_id=assessment.district_id,
+        )
+        return {"released_at": assessment.released_at.isoformat()}
+
+    def _review_overdue(self, data: dict[str, Any]) -> dict[str, Any]:
+        assessment = self._assessment(data)
+        audit(
+            self.session,
+            None,
+            "assessment.review_overdue",
+            ("assessment", assessment.id),
+            f"{assessment.district.name} 申诉复核超期",
+            round_id=assessment.round_id,
+            district_id=assessment.district_id,
+        )
+        return {"notified": True}
+
+    def _publish_round_results(self, data: dict[str, Any]) -> dict[str, Any]:
+        round_ = self.session.get(Round, data["round_id"])
+        assert round_ is not None
+        publish_round(self.session, self.actor_id, round_)
+        return {"published": True}
+
+
+def after_instance_step(
+    session: Session,
+    services: ProcessServices,
+    instance: ProcessInstance,
+    wf: BpmnWorkflow,
+    definition: ProcessDefinition,
+    completed_by: int | None = None,
+) -> None:
+    """Save the instance, refresh its task projection, and move the round on when due."""
+    store().save(session, instance, wf)
+    round_id = wf.task_tree.data["round_id"]
+    if definition.key == DISTRICT_PROCESS:
+        assessment = session.get(DistrictAssessment, wf.task_tree.data["assessment_id"])
+        assert assessment is not None
+        scope = TaskScope(
+            round_id, assessment.district_id, assessment.id, excluded_user_id=assessment.verified_by
+        )
+        sync_tasks(session, instance, wf, definition, scope, completed_by)
+        _update_district_stage(session, services, assessment, instance, wf)
+    else:
+        round_ = session.get(Round, round_id)
+        assert round_ is not None
+        sync_tasks(session, instance, wf, definition, TaskScope(round_id), completed_by)
+        ready = _ready_elements(wf)
+        for element, status in ROUND_STATUS_BY_ELEMENT.items():
+            if element in ready and round_.status not in ("published", "cancelled"):
+                round_.status = status
+
+
+def _ready_elements(wf: BpmnWorkflow) -> set[str]:
+    return {t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def _update_district_stage(
+    session: Session,
+    services: ProcessServices,
+    assessment: DistrictAssessment,
+    instance: ProcessInstance,
+    wf: BpmnWorkflow,
+) -> None:
+    if instance.status == "completed":
+        if assessment.stage == "done":
+            return
+        assessment.stage = "done"
+        assessment.completed_at = clock.now()
+        _district_completed(session, services, assessment)
+        return
+    ready = _ready_elements(wf)
+    for element, stage in DISTRICT_STAGE_BY_ELEMENT.items():
+        if element in ready:
+            assessment.stage = stage
+
+
+def _district_completed(session: Session, services: ProcessServices, assessment: DistrictAssessment) -> None:
+    """Count the district done; the one that completes the round sends the round its message."""
+    # An atomic increment: concurrent completions serialise on the round row and each sees the new count.
+    done = session.execute(
+        update(Round)
+        .where(Round.id == assessment.round_id)
+        .values(districts_done=Round.districts_done + 1)
+        .returning(Round.districts_done, Round.districts_total)
+    ).one()
+    if done[0] < done[1]:
+        return
+    round_ = session.get(Round, assessment.round_id)
+    assert round_ is not None
+    session.refresh(round_)
+    if round_.round_instance_id is None:
+        return
+    instance, wf, definition = store().load(session, round_.round_instance_id, services)
+    send_message(wf, DISTRICTS_COMPLETED)
+    after_instance_step(session, services, instance, wf, definition)
+    audit(
+        session,
+        services.actor_id,
+        "round.districts_completed",
+        ("round", round_.id),
+        "各区考核流程均已完成，进入汇总定分",
+        round_id=round_.id,
+    )

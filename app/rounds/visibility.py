@@ -1,0 +1,34 @@
+"""Who may see what of a round: the scoping rules in one place."""
+
+from __future__ import annotations
+
+from app.accounts.models import User
+from app.rounds.models import DistrictAssessment, Round
+
+
+def can_see_results(user: User, round_: Round) -> bool:
+    """Totals, first-level scores and ranks: everyone once published, only administrators before."""
+    return round_.is_published or user.role == "admin"
+
+
+def can_see_detail(user: User, assessment: DistrictAssessment) -> bool:
+    """Indicator detail and evidence: the district concerned and the city's staff."""
+    return user.is_city_staff or (user.role == "liaison" and user.district_id == assessment.district_id)
+
+
+def can_see_progress(user: User, assessment: DistrictAssessment | None) -> bool:
+    if assessment is None:  # the round's own process
+        return user.is_city_staff
+    return can_see_detail(user, assessment)
+
+
+def visible_score_stages(user: User, round_: Round, assessment: DistrictAssessment) -> list[str]:
+    """Which stage scores the page may show: a district sees its verified score once released."""
+    if user.is_city_staff and (user.role != "leader" or round_.is_published or round_.status == "approving"):
+        return ["self", "verified", "final"]
+    stages = ["self"]
+    if assessment.released_at is not None:
+        stages.append("verified")
+    if round_.is_published:
+        stages.append("final")
+    return stages

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+from app.types import Points
+from workflows import clock
+
+
+class Scheme(Base):
+    """考核细则 — a versioned indicator scheme; frozen once a round uses it."""
+
+    __tablename__ = "schemes"
+    __table_args__ = (UniqueConstraint("year", "label"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    total_points: Mapped[Decimal] = mapped_column(Points, default=Decimal(75))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    indicators: Mapped[list[Indicator]] = relationship(
+        back_populates="scheme", order_by="Indicator.sort_order", cascade="all, delete-orphan"
+    )
+
+    @property
+    def scored_leaves(self) -> list[Indicator]:
+        """The indicators that carry points toward the total, in scheme order."""
+        parents = {i.parent_id for i in self.indicators if i.parent_id is not None}
+        return [i for i in self.indicators if i.kind == "scored" and i.id not in parents]
+
+    @property
+    def first_level(self) -> list[Indicator]:
+        return [i for i in self.indicators if i.parent_id is None and i.kind == "scored"]
+
+
+class Indicator(Base):
+    """考核指标 — one node of the scheme tree (一级 › 二级 › 三级)."""
+
+    __tablename__ = "indicators"
+    __table_args__ = (UniqueConstraint("scheme_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("indicators.id"), nullable=True)
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    max_points: Mapped[Decimal] = mapped_column(Points)
+    # scored: counts toward the total; bonus / veto stand outside it.
+    kind: Mapped[str] = mapped_column(String(10), default="scored")
+    method: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(100), default="")
+    frequency: Mapped[str] = mapped_column(String(50), default="")
+    department: Mapped[str] = mapped_column(String(50), default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    scheme: Mapped[Scheme] = relationship(back_populates="indicators")

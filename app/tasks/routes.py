@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.accounts.models import User
+from app.auth import roles_required
+from app.db import db
+from app.errors import Conflict, OperationError
+from app.rounds.models import Round
+from app.tasks import operations
+from app.tasks.context import UploadSettings
+from app.tasks.queries import inbox_count, inbox_page
+from app.tasks.registry import form_for
+
+bp = Blueprint("tasks", __name__)
+
+
+def upload_settings() -> UploadSettings:
+    config = current_app.config
+    return UploadSettings(
+        Path(config["UPLOAD_DIR"]), config["MAX_EVIDENCE_BYTES"], config["DISPLAY_IMAGE_MAX_PX"]
+    )
+
+
+def run_in_transaction(action: Any) -> Any:
+    """Run one operation atomically; a concurrent save of the same instance is reported, not raised."""
+    try:
+        with db.transaction() as session:
+            return action(session)
+    except StaleDataError as exc:
+        raise Conflict("该任务刚刚已被他人处理，请刷新页面查看") from exc
+
+
+@bp.route("/")
+@login_required
+def home() -> Any:
+    if current_user.role in ("admin", "leader"):
+        return redirect(url_for("rounds.index"))
+    return redirect(url_for("tasks.inbox"))
+
+
+@bp.route("/tasks")
+@login_required
+def inbox() -> Any:
+    after = request.args.get("after", type=int)
+    rows, next_after = inbox_page(db.session, current_user, after)
+    round_ids = {r.round_id for r in rows}
+    titles = {
+        i: t for i, t in db.session.execute(select(Round.id, Round.title).where(Round.id.in_(round_ids)))
+    }
+    return render_template(
+        "tasks/inbox.html",
+        rows=rows,
+        next_after=next_after,
+        count=inbox_count(db.session, current_user),
+        round_titles=titles,
+    )
+
+
+@bp.route("/tasks/<int:record_id>", methods=["GET", "POST"])
+@login_required
+def show(record_id: int) -> Any:
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        action = request.form.get("action", "submit")
+        files = {key: request.files.getlist(key) for key in request.files}
+        try:
+            if action == "draft":
+                run_in_transaction(
+                    lambda s: operations.save_draft(
+                        s, current_user, record_id, request.form, files, upload_settings()
+                    )
+                )
+                flash("已暂存", "success")
+                return redirect(url_for("tasks.show", record_id=record_id))
+            record = run_in_transaction(
+                lambda s: operations.complete_task(
+                    s, current_user, record_id, request.form, files, upload_settings()
+                )
+            )
+            flash(f"“{record.name}”已提交", "success")
+            return redirect(url_for("tasks.inbox"))
+        except OperationError as exc:
+            flash(exc.message, "danger")
+            errors = exc.fields
+            if exc.status == 409:  # already handled or claimed: show the task as it is now
+                return redirect(url_for("tasks.show", record_id=record_id))
+            if exc.status in (403, 404):
+                return render_template(
+                    "error.html", code=exc.status, title="无法办理", message=exc.message
+                ), exc.status
+    try:
+        record = operations.get_visible(db.session, current_user, record_id)
+    except OperationError as exc:
+        return render_template(
+            "error.html", code=exc.status, title="无法查看", message=exc.message
+        ), exc.status
+    form = form_for(record.form_key)
+    ctx = operations.build_context(db.session, current_user, record, upload_settings())
+    reassign_to = []
+    if current_user.role == "admin" and record.state == "ready":
+        reassign_to = operations.reassign_candidates(db.session, record)
+    claimer = db.session.get(User, record.claimed_by) if record.claimed_by else None
+    return render_template(
+        form.template,
+        record=record,
+        ctx=ctx,
+        data=form.context(ctx),
+        errors=errors,
+        values=request.form,
+        claimer=claimer,
+        can_work=operations.can_work(current_user, record),
+        reassign_to=reassign_to,
+        form_def=form,
+    )
+
+
+@bp.route("/tasks/<int:record_id>/claim", methods=["POST"])
+@login_required
+def claim(record_id: int) -> Any:
+    try:
+        run_in_transaction(lambda s: operations.claim_task(s, current_user, record_id))
+        flash("已认领，其他人将看不到此任务", "success")
+    except OperationError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("tasks.show", record_id=record_id))
+
+
+@bp.route("/tasks/<int:record_id>/release", methods=["POST"])
+@login_required
+def release(record_id: int) -> Any:
+    try:
+        run_in_transaction(lambda s: operations.release_task(s, current_user, record_id))
+        flash("已释放，任务回到待办池", "success")
+    except OperationError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("tasks.inbox"))
+
+
+@bp.route("/tasks/<int:record_id>/reassign", methods=["POST"])
+@roles_required("admin")
+def reassign(record_id: int) -> Any:
+    try:
+        to_user = int(request.form.get("user_id", "0"))
+        run_in_transaction(lambda s: operations.reassign_task(s, current_user, record_id, to_user))
+        flash("任务已转派", "success")
+    except ValueError:
+        flash("请选择转派对象", "danger")
+    except OperationError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("tasks.show", record_id=record_id))

@@ -1,0 +1,126 @@
+"""Fixtures: an app on a migrated database (SQLite copy per test, or PostgreSQL via TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.db import db
+from app.demo import DEMO_PASSWORD, seed_demo
+from app.migrations import upgrade
+from app.models import Base
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Run the Alembic migrations once: into a template SQLite file, or into the PostgreSQL database."""
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+        upgrade(PG_URL)
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
+    upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(migrated_template: str, tmp_path: Path) -> str:
+    if PG_URL:
+        _truncate_all(PG_URL)
+        return PG_URL
+    copy = tmp_path / "test.sqlite"
+    shutil.copy(migrated_template, copy)
+    return f"sqlite:///{copy}"
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    application = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            "TESTING": True,
+            "SCHEDULER_ENABLED": False,
+            "SECRET_KEY": "test-secret",
+        }
+    )
+    yield application
+    db.Session.remove()
+    assert db.engine is not None
+    db.engine.dispose()
+
+
+@pytest.fixture
+def demo(app: Flask) -> None:
+    """Districts, accounts and the 2026 scheme, without a round."""
+    with app.app_context(), db.transaction() as session:
+        seed_demo(session, with_round=False)
+
+
+CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+class Browser:
+    """A logged-in test client that carries the page's CSRF token like a real browser."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.token = ""
+
+    def refresh_token(self, url: str = "/login") -> None:
+        page = self.client.get(url).get_data(as_text=True)
+        match = CSRF_META.search(page)
+        assert match, "page has no CSRF token"
+        self.token = match.group(1)
+
+    def login(self, username: str, password: str = DEMO_PASSWORD) -> Any:
+        self.refresh_token("/login")
+        response = self.client.post(
+            "/login", data={"username": username, "password": password, "csrf_token": self.token}
+        )
+        if response.status_code == 302:
+            self.refresh_token("/tasks")
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        payload = dict(data or {})
+        payload.setdefault("csrf_token", self.token)
+        return self.client.post(url, data=payload, **kwargs)
+
+
+@pytest.fixture
+def client_as(app: Flask) -> Any:
+    def make(username: str | None = None) -> Browser:
+        b = Browser(app.test_client())
+        if username:
+            response = b.login(username)
+            assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return b
+
+    return make

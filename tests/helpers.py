@@ -1,0 +1,53 @@
+"""Steps of a round through HTTP, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from app.db import db
+from app.districts.models import District
+from app.schemes.models import Scheme
+from app.tasks.models import TaskRecord
+
+TASK_LINK = re.compile(r'href="/tasks/(\d+)"')
+
+
+def issue_round(
+    admin: Any, title: str = "2026年11月城管执法考核", district_ids: list[int] | None = None
+) -> Any:
+    scheme = db.session.scalar(select(Scheme))
+    districts = district_ids or [
+        d.id for d in db.session.scalars(select(District).order_by(District.sort_order))
+    ]
+    data: dict[str, Any] = {
+        "title": title,
+        "period": "2026-11",
+        "scheme_id": scheme.id,
+        "district_ids": districts,
+    }
+    for stage, days in {"self_report": 7, "verification": 7, "appeal": 3, "review": 5}.items():
+        data[f"kind_{stage}"] = "days"
+        data[f"days_{stage}"] = str(days)
+    return admin.post("/rounds/new", data=data)
+
+
+def inbox_ids(browser: Any) -> list[int]:
+    page = browser.get("/tasks").get_data(as_text=True)
+    return [int(i) for i in TASK_LINK.findall(page)]
+
+
+def task_of(form_key: str, district_id: int | None = None) -> TaskRecord:
+    query = select(TaskRecord).where(TaskRecord.form_key == form_key, TaskRecord.state == "ready")
+    if district_id is not None:
+        query = query.where(TaskRecord.district_id == district_id)
+    db.session.expire_all()
+    record = db.session.scalar(query)
+    assert record is not None, f"no ready {form_key} task for district {district_id}"
+    return record
+
+
+def district_ids() -> dict[str, int]:
+    return {d.code: d.id for d in db.session.scalars(select(District))}
