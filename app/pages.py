@@ -38,6 +38,13 @@ def _points(value: Decimal | None) -> str:
     return f"{value:.2f}"
 
 
+def error_page(code: int, message: str, title: str | None = None) -> tuple[str, int]:
+    """The Chinese error page with its status code (403/404 keep other districts' data out of sight)."""
+    return render_template(
+        "error.html", code=code, title=title or ERROR_TITLES.get(code, "请求有误"), message=message
+    ), code
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 

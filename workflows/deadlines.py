@@ -37,6 +37,8 @@ def validate_rule(stage: str, rule: dict[str, Any]) -> dict[str, Any]:
             raise DeadlineRuleError(f"{label}的截止时间格式不正确") from exc
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=clock.SHANGHAI)
+        if parsed <= clock.now():
+            raise DeadlineRuleError(f"{label}的截止时间已过，请设置将来的时间")
         return {"kind": "fixed", "at": parsed.isoformat()}
     if kind == "days":
         try:

@@ -5,6 +5,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app.accounts.models import ROLE_LABELS
+from app.forms import choice_list
 
 
 class LoginForm(FlaskForm):
@@ -15,7 +16,7 @@ class LoginForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=50)])
     display_name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=50)])
-    role = SelectField("角色", choices=list(ROLE_LABELS.items()))
+    role = SelectField("角色", choices=choice_list(ROLE_LABELS.items()))
     district_id = SelectField("所属区", coerce=int, choices=[])
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码"), Length(max=200)])
 

@@ -13,6 +13,7 @@ from app.auth import roles_required
 from app.db import db
 from app.districts.models import District
 from app.errors import OperationError
+from app.forms import choice_list
 
 bp = Blueprint("accounts", __name__)
 
@@ -75,7 +76,7 @@ def change_password() -> Any:
 @roles_required("admin")
 def users() -> Any:
     form = UserForm()
-    form.district_id.choices = _district_choices()
+    form.district_id.choices = choice_list(_district_choices())
     if form.validate_on_submit():
         try:
             with db.transaction() as s:
@@ -142,7 +143,7 @@ def reset_password(user_id: int) -> Any:
 @roles_required("admin")
 def move_district(user_id: int) -> Any:
     form = MoveDistrictForm()
-    form.district_id.choices = _district_choices(blank=False)
+    form.district_id.choices = choice_list(_district_choices(blank=False))
     if not form.validate_on_submit():
         flash("请选择区", "danger")
         return redirect(url_for("accounts.users"))

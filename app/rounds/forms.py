@@ -7,6 +7,7 @@ from wtforms import DateTimeLocalField, IntegerField, SelectField, SelectMultipl
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.forms import choice_list
 from workflows import clock
 from workflows.deadlines import STAGE_LABELS, STAGES
 
@@ -31,7 +32,7 @@ for _stage in STAGES:
         f"kind_{_stage}",
         SelectField(
             f"{STAGE_LABELS[_stage]}截止规则",
-            choices=[("days", "阶段开始后天数"), ("fixed", "固定时间")],
+            choices=choice_list([("days", "阶段开始后天数"), ("fixed", "固定时间")]),
             default="days",
         ),
     )

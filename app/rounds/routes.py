@@ -11,6 +11,8 @@ from app.db import db
 from app.districts.models import District
 from app.errors import OperationError
 from app.evidence.operations import evidence_of
+from app.forms import choice_list
+from app.pages import error_page
 from app.processes import store
 from app.rounds import visibility
 from app.rounds.forms import RoundForm, deadline_rules
@@ -43,15 +45,12 @@ def index() -> Any:
 @roles_required("admin")
 def new() -> Any:
     form = RoundForm()
-    form.scheme_id.choices = [
-        (s.id, f"{s.label} {s.name}")
-        for s in db.session.scalars(select(Scheme).where(Scheme.status == "active"))
-    ]
-    form.district_ids.choices = [
-        (d.id, d.name) for d in db.session.scalars(select(District).order_by(District.sort_order))
-    ]
+    schemes = db.session.scalars(select(Scheme).where(Scheme.status == "active")).all()
+    districts = db.session.scalars(select(District).order_by(District.sort_order)).all()
+    form.scheme_id.choices = choice_list((s.id, f"{s.label} {s.name}") for s in schemes)
+    form.district_ids.choices = choice_list((d.id, d.name) for d in districts)
     if request.method == "GET":
-        form.district_ids.data = [c[0] for c in form.district_ids.choices]
+        form.district_ids.data = [d.id for d in districts]
     errors: dict[str, str] = {}
     if form.validate_on_submit():
         try:
@@ -132,9 +131,7 @@ def diagram(round_id: int, instance_id: int) -> Any:
 def results(round_id: int) -> Any:
     round_ = _round_or_404(round_id)
     if not visibility.can_see_results(current_user, round_):
-        return render_template(
-            "error.html", code=403, title="结果尚未发布", message="本轮考核结果经领导审定并发布后才能查看"
-        ), 403
+        return error_page(403, "本轮考核结果经领导审定并发布后才能查看", "结果尚未发布")
     return render_template("rounds/results.html", round=round_, results=results_of(db.session, round_id))
 
 

@@ -12,6 +12,7 @@ from app.accounts.models import User
 from app.auth import roles_required
 from app.db import db
 from app.errors import Conflict, OperationError
+from app.pages import error_page
 from app.rounds.models import Round
 from app.tasks import operations
 from app.tasks.context import UploadSettings
@@ -92,15 +93,11 @@ def show(record_id: int) -> Any:
             if exc.status == 409:  # already handled or claimed: show the task as it is now
                 return redirect(url_for("tasks.show", record_id=record_id))
             if exc.status in (403, 404):
-                return render_template(
-                    "error.html", code=exc.status, title="无法办理", message=exc.message
-                ), exc.status
+                return error_page(exc.status, exc.message, "无法办理")
     try:
         record = operations.get_visible(db.session, current_user, record_id)
     except OperationError as exc:
-        return render_template(
-            "error.html", code=exc.status, title="无法查看", message=exc.message
-        ), exc.status
+        return error_page(exc.status, exc.message, "无法查看")
     form = form_for(record.form_key)
     ctx = operations.build_context(db.session, current_user, record, upload_settings())
     reassign_to = []
@@ -121,37 +118,48 @@ def show(record_id: int) -> Any:
     )
 
 
+def _act(action: Any, success: str, then: str) -> Any:
+    """Run a task action; refusals of access are real 403/404 answers, conflicts a message."""
+    try:
+        run_in_transaction(action)
+    except OperationError as exc:
+        if exc.status in (403, 404):
+            return error_page(exc.status, exc.message, "无法办理")
+        flash(exc.message, "danger")
+    else:
+        flash(success, "success")
+    return redirect(then)
+
+
 @bp.route("/tasks/<int:record_id>/claim", methods=["POST"])
 @login_required
 def claim(record_id: int) -> Any:
-    try:
-        run_in_transaction(lambda s: operations.claim_task(s, current_user, record_id))
-        flash("已认领，其他人将看不到此任务", "success")
-    except OperationError as exc:
-        flash(exc.message, "danger")
-    return redirect(url_for("tasks.show", record_id=record_id))
+    return _act(
+        lambda s: operations.claim_task(s, current_user, record_id),
+        "已认领，其他人将看不到此任务",
+        url_for("tasks.show", record_id=record_id),
+    )
 
 
 @bp.route("/tasks/<int:record_id>/release", methods=["POST"])
 @login_required
 def release(record_id: int) -> Any:
-    try:
-        run_in_transaction(lambda s: operations.release_task(s, current_user, record_id))
-        flash("已释放，任务回到待办池", "success")
-    except OperationError as exc:
-        flash(exc.message, "danger")
-    return redirect(url_for("tasks.inbox"))
+    return _act(
+        lambda s: operations.release_task(s, current_user, record_id),
+        "已释放，任务回到待办池",
+        url_for("tasks.inbox"),
+    )
 
 
 @bp.route("/tasks/<int:record_id>/reassign", methods=["POST"])
 @roles_required("admin")
 def reassign(record_id: int) -> Any:
-    try:
-        to_user = int(request.form.get("user_id", "0"))
-        run_in_transaction(lambda s: operations.reassign_task(s, current_user, record_id, to_user))
-        flash("任务已转派", "success")
-    except ValueError:
+    to_user = request.form.get("user_id", type=int)
+    if to_user is None:
         flash("请选择转派对象", "danger")
-    except OperationError as exc:
-        flash(exc.message, "danger")
-    return redirect(url_for("tasks.show", record_id=record_id))
+        return redirect(url_for("tasks.show", record_id=record_id))
+    return _act(
+        lambda s: operations.reassign_task(s, current_user, record_id, to_user),
+        "任务已转派",
+        url_for("tasks.show", record_id=record_id),
+    )

@@ -22,6 +22,18 @@
     if (title && label) title.textContent = "流程图 · " + label;
   }
 
+  // Refit after a phone is rotated or the window resized; the viewer keeps its zoom otherwise.
+  let resizeTimer = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      if (!container.dataset.loaded) return;
+      const canvas = viewer.get("canvas");
+      canvas.resized();
+      canvas.zoom("fit-viewport");
+    }, 150);
+  });
+
   document.querySelectorAll(".show-diagram").forEach((button) => {
     button.addEventListener("click", () => {
       show(button.dataset.url, button.dataset.title);
