@@ -37,6 +37,8 @@ class TaskRecord(Base):
     __table_args__ = (
         UniqueConstraint("instance_id", "task_id"),
         Index("ix_task_records_inbox", "state", "pool", "district_id", "id"),
+        # City pools have no district filter: this one yields their rows already in id order.
+        Index("ix_task_records_pool", "state", "pool", "id"),
         Index("ix_task_records_claimed", "state", "claimed_by", "id"),
         Index("ix_task_records_round", "round_id", "district_id"),
     )

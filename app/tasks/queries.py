@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -12,9 +14,9 @@ PAGE_SIZE = 20
 COUNT_CAP = 99
 
 
-def inbox_query(user: User) -> Select[tuple[TaskRecord]]:
+def inbox_query(user: User, pools: tuple[str, ...] | None = None) -> Select[tuple[TaskRecord]]:
     """Ready tasks the user may work: their role's pools, their district, unclaimed or theirs."""
-    pools = ROLE_POOLS.get(user.role, ())
+    pools = ROLE_POOLS.get(user.role, ()) if pools is None else pools
     query = select(TaskRecord).where(TaskRecord.state == "ready", TaskRecord.pool.in_(pools or ("-",)))
     if user.role == "liaison":
         query = query.where(TaskRecord.district_id == user.district_id)
@@ -26,10 +28,15 @@ def inbox_query(user: User) -> Select[tuple[TaskRecord]]:
 
 def inbox_page(session: Session, user: User, after: int | None = None) -> tuple[list[TaskRecord], int | None]:
     """One page of the inbox, oldest first, and the id to continue after (None at the end)."""
-    query = inbox_query(user)
-    if after is not None:
-        query = query.where(TaskRecord.id > after)
-    rows = list(session.scalars(query.order_by(TaskRecord.id).limit(PAGE_SIZE + 1)))
+    # One indexed query per pool, merged: with ``pool IN (...)`` the database would sort every
+    # matching row to return twenty, and that cost grows with the backlog.
+    pages = []
+    for pool in ROLE_POOLS.get(user.role, ()):
+        query = inbox_query(user, (pool,))
+        if after is not None:
+            query = query.where(TaskRecord.id > after)
+        pages.append(session.scalars(query.order_by(TaskRecord.id).limit(PAGE_SIZE + 1)))
+    rows = list(heapq.merge(*pages, key=lambda record: record.id))[: PAGE_SIZE + 1]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return rows, (rows[-1].id if more else None)

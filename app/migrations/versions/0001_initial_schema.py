@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 03:35:18.813165
+Create Date: 2026-11-27 03:50:21.316350
 """
 
 from __future__ import annotations
@@ -256,6 +256,7 @@ def upgrade() -> None:
     with op.batch_alter_table('task_records', schema=None) as batch_op:
         batch_op.create_index('ix_task_records_claimed', ['state', 'claimed_by', 'id'], unique=False)
         batch_op.create_index('ix_task_records_inbox', ['state', 'pool', 'district_id', 'id'], unique=False)
+        batch_op.create_index('ix_task_records_pool', ['state', 'pool', 'id'], unique=False)
         batch_op.create_index('ix_task_records_round', ['round_id', 'district_id'], unique=False)
 
     op.create_table('appeals',
@@ -312,6 +313,7 @@ def downgrade() -> None:
     op.drop_table('appeals')
     with op.batch_alter_table('task_records', schema=None) as batch_op:
         batch_op.drop_index('ix_task_records_round')
+        batch_op.drop_index('ix_task_records_pool')
         batch_op.drop_index('ix_task_records_inbox')
         batch_op.drop_index('ix_task_records_claimed')
 

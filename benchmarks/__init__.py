@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks.click_cost`` and ``python -m benchmarks.inbox``."""
