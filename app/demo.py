@@ -17,26 +17,27 @@ from app.schemes.operations import DEFAULT_SCHEME_FILE, load_scheme_yaml
 from workflows import clock
 
 DISTRICTS = [
-    ("wujiang", "吴江区"),
-    ("wuzhong", "吴中区"),
-    ("xiangcheng", "相城区"),
-    ("gusu", "姑苏区"),
-    ("sip", "苏州工业园区"),
-    ("snd", "苏州高新区"),
+    ("wujiang", "吴江区", "沈佳怡"),
+    ("wuzhong", "吴中区", "陆文杰"),
+    ("xiangcheng", "相城区", "顾晓燕"),
+    ("gusu", "姑苏区", "钱志强"),
+    ("sip", "苏州工业园区", "周敏"),
+    ("snd", "苏州高新区", "徐磊"),
 ]
+LIAISON_NAMES = {code: person for code, _name, person in DISTRICTS}
 DEMO_PASSWORD = "Szcg#2026demo"  # noqa: S105 - printed demo login, documented in the README
 STAFF = [
-    ("admin", "考核管理员", "admin"),
-    ("leader", "分管领导", "leader"),
-    ("ops", "运维值班员", "ops"),
-    ("inspector1", "核查员甲", "inspector"),
-    ("inspector2", "核查员乙", "inspector"),
+    ("admin", "王建国", "admin"),
+    ("leader", "李振华", "leader"),
+    ("ops", "赵一鸣", "ops"),
+    ("inspector1", "张海峰", "inspector"),
+    ("inspector2", "孙丽娟", "inspector"),
 ]
 
 
 def seed_districts(session: Session) -> list[District]:
     districts = []
-    for order, (code, name) in enumerate(DISTRICTS):
+    for order, (code, name, _person) in enumerate(DISTRICTS):
         district = session.scalar(select(District).where(District.code == code))
         if district is None:
             district = District(code=code, name=name, sort_order=order)
@@ -55,7 +56,7 @@ def seed_default_scheme(session: Session) -> Scheme:
 def seed_users(session: Session, districts: list[District]) -> list[tuple[str, str, str]]:
     logins = []
     accounts = [(u, n, r, None) for u, n, r in STAFF]
-    accounts += [(f"liaison_{d.code}", f"{d.name}联络员", "liaison", d.id) for d in districts]
+    accounts += [(f"liaison_{d.code}", LIAISON_NAMES[d.code], "liaison", d.id) for d in districts]
     for username, name, role, district_id in accounts:
         if session.scalar(select(User.id).where(User.username == username)) is None:
             create_user(session, None, username, name, role, DEMO_PASSWORD, district_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import abort, g, jsonify, request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -158,8 +158,11 @@ def draft(body: dict[str, Any], task_id: int) -> Any:
     )
 
 
-def _round(round_id: int) -> Round | None:
-    return db.session.get(Round, round_id)
+def _round(round_id: int) -> Round:
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        abort(404)  # the JSON error handler answers API paths
+    return round_
 
 
 @blp.route("/rounds/<int:round_id>", methods=["GET"])
@@ -168,8 +171,6 @@ def _round(round_id: int) -> Round | None:
 def get_round(round_id: int) -> Any:
     """A round's status and each district's stage (a district sees only itself)."""
     round_ = _round(round_id)
-    if round_ is None:
-        return jsonify({"error": "not_found", "message": "轮次不存在"}), 404
     districts = [
         {
             "district_id": a.district_id,
@@ -198,8 +199,6 @@ def get_round(round_id: int) -> Any:
 def get_scores(round_id: int) -> Any:
     """Published results for all; indicator detail only for the district concerned and city staff."""
     round_ = _round(round_id)
-    if round_ is None:
-        return jsonify({"error": "not_found", "message": "轮次不存在"}), 404
     results = []
     if can_see_results(current_user, round_):
         results = [

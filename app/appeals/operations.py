@@ -46,8 +46,7 @@ def confirm_results(session: Session, user_id: int, assessment: DistrictAssessme
         "assessment.confirm",
         ("assessment", assessment.id),
         f"{assessment.district.name} 确认核查结果",
-        round_id=assessment.round_id,
-        district_id=assessment.district_id,
+        scope=assessment,
     )
 
 
@@ -67,8 +66,7 @@ def file_appeal(
         ("appeal", appeal.id),
         f"{assessment.district.name} 对 {adjustment.indicator.code} 核查扣分 {adjustment.amount} 提出申诉",
         after={"adjustment_id": adjustment.id, "reason": reason},
-        round_id=assessment.round_id,
-        district_id=assessment.district_id,
+        scope=assessment,
     )
     return appeal
 
@@ -109,7 +107,6 @@ def decide_appeal(
         f"申诉复核 {appeal.adjustment.indicator.code}：{DECISION_LABELS[decision]}，撤销扣分 {withdrawn}",
         before=before,
         after={"decision": decision, "withdrawn": str(withdrawn), "reason": reason},
-        round_id=assessment.round_id,
-        district_id=assessment.district_id,
+        scope=assessment,
     )
     return appeal

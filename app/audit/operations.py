@@ -32,7 +32,11 @@ def record(
     after: Any = None,
     round_id: int | None = None,
     district_id: int | None = None,
+    scope: Any = None,
 ) -> AuditRecord:
+    """One audit entry; *scope* (an assessment or task record) supplies the round and district."""
+    if scope is not None:
+        round_id, district_id = scope.round_id, scope.district_id
     entry = AuditRecord(
         actor_id=actor_id,
         action=action,

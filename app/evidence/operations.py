@@ -89,8 +89,7 @@ def attach(
             ("assessment", assessment.id),
             f"上传佐证材料 {len(files)} 个",
             after=[{"id": f.id, "name": f.original_name, "sha256": f.sha256} for f in files],
-            round_id=assessment.round_id,
-            district_id=assessment.district_id,
+            scope=assessment,
         )
     return files
 

@@ -84,8 +84,7 @@ class ProcessServices:
             "assessment.verification_overdue",
             ("assessment", assessment.id),
             f"{assessment.district.name} 核查超期，已督办",
-            round_id=assessment.round_id,
-            district_id=assessment.district_id,
+            scope=assessment,
         )
         return {"escalated": True}
 
@@ -98,8 +97,7 @@ class ProcessServices:
             "assessment.release",
             ("assessment", assessment.id),
             f"发布 {assessment.district.name} 核查结果",
-            round_id=assessment.round_id,
-            district_id=assessment.district_id,
+            scope=assessment,
         )
         return {"released_at": assessment.released_at.isoformat()}
 
@@ -111,8 +109,7 @@ class ProcessServices:
             "assessment.review_overdue",
             ("assessment", assessment.id),
             f"{assessment.district.name} 申诉复核超期",
-            round_id=assessment.round_id,
-            district_id=assessment.district_id,
+            scope=assessment,
         )
         return {"notified": True}
 

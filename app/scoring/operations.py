@@ -93,8 +93,7 @@ def save_self_report(
         ("assessment", assessment.id),
         f"{assessment.district.name} {'暂存' if draft else '提交'}自评",
         after=after,
-        round_id=assessment.round_id,
-        district_id=assessment.district_id,
+        scope=assessment,
     )
     session.flush()
 
@@ -132,8 +131,7 @@ def save_verification(
         ("assessment", assessment.id),
         f"{assessment.district.name} {'暂存' if draft else '提交'}核查结果",
         after=adjustments,
-        round_id=assessment.round_id,
-        district_id=assessment.district_id,
+        scope=assessment,
     )
     session.flush()
 
@@ -158,8 +156,7 @@ def close_overdue_self_report(session: Session, assessment: DistrictAssessment) 
         "score.self_overdue",
         ("assessment", assessment.id),
         f"{assessment.district.name} 自评逾期未报，草稿 {len(drafts)} 条视为提交",
-        round_id=assessment.round_id,
-        district_id=assessment.district_id,
+        scope=assessment,
     )
 
 

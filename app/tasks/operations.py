@@ -99,8 +99,7 @@ def claim_task(session: Session, user: User, record_id: int) -> TaskRecord:
         "task.claim",
         ("task", record.id),
         f"认领任务 {record.name}",
-        round_id=record.round_id,
-        district_id=record.district_id,
+        scope=record,
     )
     return record
 
@@ -119,8 +118,7 @@ def release_task(session: Session, user: User, record_id: int) -> TaskRecord:
         "task.release",
         ("task", record.id),
         f"释放任务 {record.name}",
-        round_id=record.round_id,
-        district_id=record.district_id,
+        scope=record,
     )
     return record
 
@@ -147,8 +145,7 @@ def reassign_task(session: Session, admin: User, record_id: int, to_user_id: int
         f"将任务 {record.name} 转派给 {target.display_name}",
         before={"claimed_by": before},
         after={"claimed_by": target.id},
-        round_id=record.round_id,
-        district_id=record.district_id,
+        scope=record,
     )
     return record
 
@@ -167,8 +164,7 @@ def release_all_claims(session: Session, actor: User, user_id: int, district_id:
             "task.release",
             ("task", record.id),
             f"用户调整，释放任务 {record.name}",
-            round_id=record.round_id,
-            district_id=record.district_id,
+            scope=record,
         )
     return len(records)
 
@@ -190,8 +186,7 @@ def save_draft(
         "task.save_draft",
         ("task", record.id),
         f"暂存 {record.name}",
-        round_id=record.round_id,
-        district_id=record.district_id,
+        scope=record,
     )
     return record
 
@@ -226,8 +221,7 @@ def complete_task(
         ("task", record.id),
         f"办结 {record.name}",
         after=_summary(workflow_data),
-        round_id=record.round_id,
-        district_id=record.district_id,
+        scope=record,
     )
     return record
 

@@ -129,7 +129,7 @@ def test_admin_reassigns_a_claimed_task(app, demo, client_as) -> None:
     assert inspector1.post(f"/tasks/{record.id}/claim").status_code == 302
     inspector2 = client_as("inspector2")
     page = inspector2.get(f"/tasks/{record.id}").get_data(as_text=True)
-    assert "认领人：核查员甲" in page
+    assert "认领人：张海峰" in page
     refused = inspector2.post(f"/tasks/{record.id}", data={"action": "submit"}, follow_redirects=True)
     assert "已被他人认领" in refused.get_data(as_text=True)
     admin.post(f"/tasks/{record.id}/reassign", data={"user_id": str(user("inspector2").id)})

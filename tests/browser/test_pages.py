@@ -1,0 +1,229 @@
+"""The main pages in a real browser: self-report with evidence, round diagram, claiming on a phone, login."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from app.db import db
+from app.districts.models import District
+from app.evidence.models import EvidenceFile
+from app.evidence.storage import evidence_path
+from app.rounds.models import Round
+from app.schemes.models import Indicator
+from app.tasks.models import TaskRecord
+from tests.browser.conftest import DESKTOP, PHONE, LiveServer
+from tests.conftest import Browser as ClientBrowser
+
+pytestmark = pytest.mark.browser
+
+Login = Callable[[Page, str], None]
+Shot = Callable[..., Path]
+
+
+def in_app(server: LiveServer, query: Callable[[], Any]) -> Any:
+    """Read the database from the test thread, with its own session."""
+    with server.app.app_context():
+        return query()
+
+
+def ready_task(server: LiveServer, form_key: str, district_code: str) -> TaskRecord:
+    def query() -> TaskRecord:
+        district_id = db.session.scalar(select(District.id).where(District.code == district_code))
+        record = db.session.scalar(
+            select(TaskRecord).where(
+                TaskRecord.form_key == form_key,
+                TaskRecord.district_id == district_id,
+                TaskRecord.state == "ready",
+            )
+        )
+        assert record is not None, f"no ready {form_key} task for {district_code}"
+        return record
+
+    return in_app(server, query)
+
+
+def round_id(server: LiveServer) -> int:
+    return in_app(server, lambda: db.session.scalar(select(Round.id)))
+
+
+def assert_no_sideways_scroll(page: Page) -> None:
+    """The page itself never scrolls sideways; wide tables scroll inside their own wrapper."""
+    scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= inner, f"{page.url} is {scroll}px wide in a {inner}px viewport"
+
+
+def jpeg(path: Path) -> Path:
+    Image.new("RGB", (320, 240), (200, 80, 40)).save(path, "JPEG")
+    return path
+
+
+def test_liaison_submits_self_report_with_evidence(
+    page: Page, live_server: LiveServer, login: Login, screenshot: Shot, tmp_path: Path
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    login(page, "liaison_wujiang")
+    expect(page).to_have_url(re.compile(r"/tasks$"))
+    task = page.get_by_role("link", name=re.compile("区自评填报"))
+    expect(task).to_have_count(1)
+    expect(page.get_by_test_id("inbox-count")).to_have_text("1")
+    screenshot(page, "inbox-liaison-desktop")
+    page.set_viewport_size(PHONE)
+    assert_no_sideways_scroll(page)
+    screenshot(page, "inbox-liaison-phone")
+    page.set_viewport_size(DESKTOP)
+
+    task.click()
+    expect(page.get_by_role("heading", name="区自评填报")).to_be_visible()
+    screenshot(page, "self-report-desktop", full_page=False)
+    page.set_viewport_size(PHONE)
+    assert_no_sideways_scroll(page)
+    screenshot(page, "self-report-phone", full_page=False)
+
+    indicator = page.locator("#ind-ZF0301")
+    indicator.get_by_label("扣分").fill("0.5")
+    indicator.get_by_label("说明").fill("按期处置率 94.2%，低于 95%")
+    indicator.get_by_label("佐证材料").set_input_files(str(jpeg(tmp_path / "现场.jpg")))
+    indicator.scroll_into_view_if_needed()
+    screenshot(page, "self-report-filled-phone", full_page=False)
+    page.set_viewport_size(DESKTOP)
+    indicator.scroll_into_view_if_needed()
+    screenshot(page, "self-report-filled-desktop", full_page=False)
+
+    page.get_by_role("button", name="提交自评").click()
+    expect(page).to_have_url(re.compile(r"/tasks$"))
+    expect(page.get_by_role("alert").filter(has_text="已提交")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("区自评填报"))).to_have_count(0)
+    expect(page.get_by_text("暂无待办任务")).to_be_visible()
+    screenshot(page, "inbox-after-submit-desktop")
+
+    def stored() -> list[tuple[str, str, str, str]]:
+        rows = db.session.execute(
+            select(
+                EvidenceFile.original_name, EvidenceFile.kind, EvidenceFile.stage, EvidenceFile.stored_name
+            )
+            .join(Indicator, Indicator.id == EvidenceFile.indicator_id)
+            .where(Indicator.code == "ZF0301")
+        )
+        return [tuple(r) for r in rows]
+
+    files = in_app(live_server, stored)
+    assert [(name, kind, stage) for name, kind, stage, _ in files] == [("现场.jpg", "image", "self")]
+    assert evidence_path(live_server.upload_dir, files[0][3]).stat().st_size > 0
+
+    # The district's page shows the deduction and the photo, which loads.
+    wujiang = in_app(
+        live_server, lambda: db.session.scalar(select(District.id).where(District.code == "wujiang"))
+    )
+    page.goto(f"{live_server.url}/rounds/{round_id(live_server)}/districts/{wujiang}")
+    expect(page.get_by_text("按期处置率 94.2%")).to_be_visible()
+    photo = page.get_by_role("img", name="现场.jpg")
+    expect(photo).to_be_visible()
+    assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
+    screenshot(page, "district-detail-desktop")
+    page.set_viewport_size(PHONE)
+    assert_no_sideways_scroll(page)
+    screenshot(page, "district-detail-phone")
+
+
+def test_round_overview_highlights_active_step(
+    page: Page, live_server: LiveServer, login: Login, screenshot: Shot
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    login(page, "admin")
+    page.goto(f"{live_server.url}/rounds/{round_id(live_server)}")
+    expect(page.locator("#diagram[data-loaded]")).to_have_attribute("data-loaded", "self_report")
+    expect(page.locator("#diagram .djs-container svg").first).to_be_visible()
+    active = page.locator('.djs-element.highlight-active[data-element-id="self_report"]')
+    expect(active).to_have_count(1)
+    expect(page.locator(".djs-element.highlight-active")).to_have_count(1)
+    expect(page.locator(".bjs-powered-by")).to_be_visible()
+    page.locator("#diagram").scroll_into_view_if_needed()
+    screenshot(page, "round-overview-desktop")
+    # On a phone the diagram is fitted to the narrow container when the page loads.
+    page.set_viewport_size(PHONE)
+    page.reload()
+    expect(page.locator("#diagram[data-loaded]")).to_have_attribute("data-loaded", "self_report")
+    expect(page.locator(".bjs-powered-by")).to_be_visible()
+    assert_no_sideways_scroll(page)
+    screenshot(page, "round-overview-phone")
+
+
+def test_inspector_claims_verification_on_phone(
+    phone_page: Page, live_server: LiveServer, login: Login, screenshot: Shot
+) -> None:
+    liaison = ClientBrowser(live_server.app.test_client())
+    assert liaison.login("liaison_wuzhong").status_code == 302
+    record = ready_task(live_server, "self_report", "wuzhong")
+    response = liaison.post(
+        f"/tasks/{record.id}",
+        data={"action": "submit", "lost_DW03": "1.50", "reason_DW03": "暗访发现 2 人次着装不规范"},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+
+    page = phone_page
+    login(page, "inspector1")
+    task = page.get_by_role("link", name=re.compile("核查"))
+    expect(task).to_have_count(1)
+    expect(task).to_contain_text("吴中区")
+    screenshot(page, "inbox-inspector-phone")
+    task.click()
+    expect(page.get_by_role("heading", name="核查")).to_be_visible()
+    expect(page.get_by_role("button", name="释放")).to_have_count(0)
+    page.get_by_role("button", name="认领").click()
+
+    expect(page.get_by_role("alert").filter(has_text="已认领")).to_be_visible()
+    expect(page.get_by_text("认领人：张海峰")).to_be_visible()
+    expect(page.get_by_role("button", name="释放")).to_be_visible()
+    expect(page.get_by_role("button", name="认领")).to_have_count(0)
+    expect(page.get_by_role("button", name="提交核查结果")).to_be_visible()
+    assert_no_sideways_scroll(page)
+    screenshot(page, "verification-claimed-phone", full_page=False)
+    page.locator("#ind-DW03").scroll_into_view_if_needed()
+    expect(page.locator("#ind-DW03")).to_contain_text("暗访发现 2 人次着装不规范")
+    screenshot(page, "verification-indicator-phone", full_page=False)
+    claimed_by = in_app(live_server, lambda: ready_task(live_server, "verification", "wuzhong").claimed_by)
+    assert claimed_by is not None
+
+
+def test_login_with_wrong_password_shows_chinese_error(
+    page: Page, live_server: LiveServer, screenshot: Shot
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("用户名").fill("inspector1")
+    page.get_by_label("密码").fill("wrong-password")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("alert")).to_have_text("用户名或密码错误")
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.get_by_role("button", name="退出")).to_have_count(0)
+    screenshot(page, "login-error-desktop")
+    page.set_viewport_size(PHONE)
+    assert_no_sideways_scroll(page)
+    screenshot(page, "login-error-phone")
+
+
+def test_admin_pages_fit_desktop_and_phone(
+    page: Page, live_server: LiveServer, login: Login, screenshot: Shot
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    login(page, "admin")
+    for path, name, heading in [
+        ("/rounds", "rounds-index", "考核轮次"),
+        ("/rounds/new", "round-new", "下发考核"),
+        ("/admin/users", "users", "用户管理"),
+    ]:
+        page.set_viewport_size(DESKTOP)
+        page.goto(f"{live_server.url}{path}")
+        expect(page.get_by_role("heading", name=heading, exact=False).first).to_be_visible()
+        screenshot(page, f"{name}-desktop")
+        page.set_viewport_size(PHONE)
+        assert_no_sideways_scroll(page)
+        screenshot(page, f"{name}-phone")
