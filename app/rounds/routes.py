@@ -22,7 +22,7 @@ from app.rounds.operations import assessments_of, results_of, scores_of
 from app.schemes.models import Scheme
 from app.tasks.models import TaskRecord
 from app.tasks.routes import run_in_transaction
-from workflows.store import ProcessInstance
+from workflows.store import ProcessDefinitionRecord, ProcessInstance
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 
@@ -89,8 +89,10 @@ def overview(round_id: int) -> Any:
     tasks_by_district: dict[int | None, list[TaskRecord]] = {}
     for task in open_tasks:
         tasks_by_district.setdefault(task.district_id, []).append(task)
+    process_version = db.session.get(ProcessDefinitionRecord, round_.district_definition_id)
     return render_template(
         "rounds/overview.html",
+        process_version=process_version.version if process_version else "",
         round=round_,
         assessments=assessments,
         tasks_by_district=tasks_by_district,

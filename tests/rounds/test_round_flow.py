@@ -76,6 +76,7 @@ def test_diagram_marks_completed_and_active_steps(app, demo, client_as) -> None:
     assert "<bpmn:definitions" in data["xml"]
     overview = admin.get(f"/rounds/{round_id}").get_data(as_text=True)
     assert overview.count("自评填报") >= 5 and "核查" in overview
+    assert "流程版本" in overview
 
 
 def test_inspector_releases_a_claimed_task_back_to_the_pool(app, demo, client_as) -> None:
