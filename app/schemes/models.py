@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
@@ -22,12 +23,24 @@ class Scheme(Base):
     label: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
     total_points: Mapped[Decimal] = mapped_column(Points, default=Decimal(75))
+    # draft: editable; active: rounds may be issued on it; retired: kept for the rounds that used it.
     status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # Set when the first round is issued on this version; from then on it never changes.
+    locked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    cloned_from_id: Mapped[int | None] = mapped_column(ForeignKey("schemes.id"), nullable=True)
+    rounding_places: Mapped[int] = mapped_column(Integer, default=2)
+    # [[threshold on a 0–100 scale, grade], ...] highest first
+    grade_bands: Mapped[list[list[str]] | None] = mapped_column(JSON, nullable=True)
+    tie_break: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     indicators: Mapped[list[Indicator]] = relationship(
         back_populates="scheme", order_by="Indicator.sort_order", cascade="all, delete-orphan"
     )
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
 
     @property
     def scored_leaves(self) -> list[Indicator]:
@@ -59,5 +72,8 @@ class Indicator(Base):
     frequency: Mapped[str] = mapped_column(String(50), default="")
     department: Mapped[str] = mapped_column(String(50), default="")
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    criteria: Mapped[str] = mapped_column(Text, default="")  # 评分标准 as published
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # see app/scoring/rules.py
+    assessed_in_system: Mapped[bool] = mapped_column(Boolean, default=True)
 
     scheme: Mapped[Scheme] = relationship(back_populates="indicators")

@@ -1,0 +1,89 @@
+"""Migrations upgrade a database that already holds data, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.migrations import upgrade
+
+pytestmark = pytest.mark.db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def empty_database(tmp_path: Path) -> Iterator[str]:
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'migrate.sqlite'}"
+        return
+    server = make_url(PG_URL)
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = "szcg_migration_test"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_upgrade_from_0001_keeps_data_and_locks_used_schemes(empty_database: str) -> None:
+    upgrade(empty_database, "0001")
+    engine = create_engine(empty_database)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO districts (id, code, name, sort_order) VALUES (1, 'gusu', '姑苏区', 0)")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, display_name, role, password_hash, active, failed_logins,"
+                " must_change_password, created_at, session_generation)"
+                " VALUES (1, 'admin', '管理员', 'admin', 'x', true, 0, false, CURRENT_TIMESTAMP, 0)"
+            )
+        )
+        for scheme_id, label in ((1, "2026版"), (2, "2027版")):
+            conn.execute(
+                text(
+                    "INSERT INTO schemes (id, year, label, name, total_points, status, created_at)"
+                    " VALUES (:id, 2026, :label, '细则', '75', 'active', CURRENT_TIMESTAMP)"
+                ),
+                {"id": scheme_id, "label": label},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO indicators (id, scheme_id, code, name, max_points, kind, method, source,"
+                " frequency, department, sort_order)"
+                " VALUES (1, 1, 'ZF', '执法实效', '50', 'scored', '', '', '', '', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO process_definitions (id, key, version, name, xml, created_at)"
+                " VALUES (1, 'district_assessment', 'v1', '区级考核流程', :xml, CURRENT_TIMESTAMP)"
+            ),
+            {"xml": b"<bpmn/>"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO rounds (id, title, period, scheme_id, status, deadline_rules,"
+                " district_definition_id, round_definition_id, districts_total, districts_done, issued_by,"
+                " issued_at)"
+                " VALUES (1, '2026年11月', '2026-11', 1, 'running', '{}', 1, 1, 1, 0, 1, CURRENT_TIMESTAMP)"
+            )
+        )
+    upgrade(empty_database)
+    with engine.connect() as conn:
+        schemes = dict(conn.execute(text("SELECT id, locked_at IS NOT NULL FROM schemes ORDER BY id")).all())
+        indicator = conn.execute(text("SELECT criteria, assessed_in_system, rules FROM indicators")).one()
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    assert schemes == {1: True, 2: False}  # only the scheme a round used is frozen
+    assert indicator[0] == "" and bool(indicator[1]) and indicator[2] is None
+    assert version is not None and version != "0001"
