@@ -16,6 +16,7 @@ from app.processes import DISTRICT_PROCESS, ROUND_PROCESS, library, store
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.services import ProcessServices, after_instance_step
 from app.schemes.models import Scheme
+from workflows import clock
 from workflows.deadlines import STAGES, DeadlineRuleError, validate_rule
 
 PERIOD = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
@@ -50,6 +51,10 @@ def issue_round(
     if errors:
         raise ValidationFailed("下发考核失败，请检查标红的项目", errors)
 
+    assert scheme is not None
+    if scheme.locked_at is None:
+        # A round keeps the version it was issued with: from now on this version never changes.
+        scheme.locked_at = clock.now()
     district_definition = library().current_file(DISTRICT_PROCESS)
     round_definition = library().current_file(ROUND_PROCESS)
     round_ = Round(

@@ -29,25 +29,48 @@ def scores_of(session: Session, round_: Round, assessment: DistrictAssessment) -
     return compute(round_.scheme, entries_for(session, assessment.id))
 
 
-def finalise_round(session: Session, actor_id: int, round_: Round) -> list[RoundResult]:
-    """汇总定分: compute every district's final score and rank from its records."""
-    session.execute(delete(RoundResult).where(RoundResult.round_id == round_.id))
-    computed = []
-    for assessment in assessments_of(session, round_.id):
-        scores = scores_of(session, round_, assessment)
-        computed.append((assessment, scores))
+def compute_results(session: Session, round_: Round) -> list[RoundResult]:
+    """Every district's final total, first-level scores and rank, computed now from the records."""
+    computed = [(a, scores_of(session, round_, a)) for a in assessments_of(session, round_.id)]
     ranks = competition_ranks([(a.district_id, s.totals["final"]) for a, s in computed])
-    results = []
-    for assessment, scores in computed:
-        result = RoundResult(
+    return [
+        RoundResult(
             round_id=round_.id,
             district_id=assessment.district_id,
             total=scores.totals["final"],
             rank=ranks[assessment.district_id],
             first_level={code: str(v) for code, v in scores.first_level(round_.scheme).items()},
         )
-        session.add(result)
-        results.append(result)
+        for assessment, scores in computed
+    ]
+
+
+def recompute_differences(session: Session, round_: Round) -> list[str]:
+    """Where the stored results differ from a recomputation from the records (empty: reproducible)."""
+    stored = {r.district_id: r for r in results_of(session, round_.id)}
+    differences = []
+    for fresh in compute_results(session, round_):
+        old = stored.pop(fresh.district_id, None)
+        name = fresh.district_id if old is None else old.district.name
+        if old is None:
+            differences.append(f"区 {name}：没有已存结果，重算总分 {fresh.total}")
+            continue
+        for label, before, after in (
+            ("总分", old.total, fresh.total),
+            ("排名", old.rank, fresh.rank),
+            ("一级指标", old.first_level, fresh.first_level),
+        ):
+            if before != after:
+                differences.append(f"{name}：{label} 已存 {before}，重算 {after}")
+    differences += [f"区 {district_id}：已存结果在重算中不存在" for district_id in stored]
+    return differences
+
+
+def finalise_round(session: Session, actor_id: int, round_: Round) -> list[RoundResult]:
+    """汇总定分: compute every district's final score and rank from its records."""
+    session.execute(delete(RoundResult).where(RoundResult.round_id == round_.id))
+    results = compute_results(session, round_)
+    session.add_all(results)
     round_.finalised_at = clock.now()
     audit(
         session,

@@ -14,6 +14,7 @@ from app.audit.models import AuditRecord
 from app.db import db
 from app.evidence.models import EvidenceFile
 from app.rounds.models import DistrictAssessment, Round, RoundResult
+from app.scoring.models import ScoreEntry
 from tests.helpers import district_ids, inbox_ids, issue_round, task_of
 
 pytestmark = pytest.mark.db
@@ -140,3 +141,13 @@ def test_full_round_with_upheld_and_rejected_appeals(app, demo, client_as):
     assert liaison.get(f"/rounds/{round_.id}/districts/{ids['gusu']}").status_code == 200
     actions = set(db.session.scalars(select(AuditRecord.action)))
     assert {"round.issue", "score.self_submit", "appeal.decide", "round.publish", "task.complete"} <= actions
+
+    # Recomputing the published round from its records gives exactly the published scores.
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["round", "recompute", str(round_.id)])
+    assert result.exit_code == 0 and "一致" in result.output
+    with db.transaction() as session:
+        entry = session.scalar(select(ScoreEntry).where(ScoreEntry.stage == "self"))
+        entry.amount += 1  # tampering with a stored record
+    result = runner.invoke(args=["round", "recompute", str(round_.id)])
+    assert result.exit_code != 0 and "总分 已存" in result.output
