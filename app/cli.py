@@ -1,4 +1,4 @@
-"""Flask commands: ``flask --app app db upgrade``, ``flask --app app seed-demo``."""
+"""Flask commands: ``db upgrade``, ``seed-demo``, and the areas' ``scheme …`` and ``round …`` groups."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from flask.cli import AppGroup
 from app.db import db
 from app.demo import seed_demo
 from app.migrations import upgrade
-from app.rounds.models import Round
-from app.rounds.operations import recompute_differences
+from app.rounds.commands import round_cli
+from app.schemes.commands import scheme_cli
 
 db_cli = AppGroup("db", help="数据库迁移")
 
@@ -34,27 +34,8 @@ def seed_demo_command(no_round: bool) -> None:
         click.echo(f"  {username:<20} {name:<12} {password}")
 
 
-round_cli = AppGroup("round", help="考核轮次")
-
-
-@round_cli.command("recompute")
-@click.argument("round_id", type=int)
-def round_recompute(round_id: int) -> None:
-    """Recompute a round's results from its stored records and report any difference."""
-    session = db.session
-    round_ = session.get(Round, round_id)
-    if round_ is None:
-        raise click.ClickException(f"轮次 {round_id} 不存在")
-    differences = recompute_differences(session, round_)
-    session.rollback()
-    if differences:
-        for line in differences:
-            click.echo(line)
-        raise click.ClickException(f"{round_.title}：重算结果与已存结果有 {len(differences)} 处不同")
-    click.echo(f"{round_.title}：重算结果与已存结果一致（{round_.districts_total} 个区）")
-
-
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(round_cli)
+    app.cli.add_command(scheme_cli)

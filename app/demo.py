@@ -13,7 +13,7 @@ from app.districts.models import District
 from app.rounds.issuing import issue_round
 from app.rounds.models import Round
 from app.schemes.models import Scheme
-from app.schemes.operations import DEFAULT_SCHEME_FILE, load_scheme_yaml
+from app.schemes.operations import load_default_scheme
 from workflows import clock
 
 DISTRICTS = [
@@ -48,9 +48,7 @@ def seed_districts(session: Session) -> list[District]:
 
 
 def seed_default_scheme(session: Session) -> Scheme:
-    return load_scheme_yaml(
-        session, DEFAULT_SCHEME_FILE, 2026, "2026版", "城管执法考核实施细则（执法实效+队伍管理）"
-    )
+    return load_default_scheme(session, 2026, "2026版", "城管执法考核实施细则（执法实效+队伍管理）")
 
 
 def seed_users(session: Session, districts: list[District]) -> list[tuple[str, str, str]]:

@@ -1,4 +1,4 @@
-"""State changes of schemes. The rule-based editor comes with the scoring engine."""
+"""Every state change of schemes: import, clone, activate; a version used by a round is frozen."""
 
 from __future__ import annotations
 
@@ -11,70 +11,190 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
+from app.errors import Conflict, ValidationFailed
+from app.schemes.exchange import FREQUENCIES, IndicatorData, SchemeData, tree_rows, validate
 from app.schemes.models import Indicator, Scheme
+from app.scoring.rules import RuleError, parse_rules, read_rules_document
 
-DEFAULT_SCHEME_FILE = Path(__file__).parent / "data" / "scheme-2026.yaml"
-
-
-class SchemeError(ValueError):
-    pass
-
-
-def _kind(row: dict[str, Any]) -> str:
-    if row["code"] == "BONUS" or str(row.get("method", "")).startswith("bonus"):
-        return "bonus"
-    if row["code"] == "VETO" or str(row.get("method", "")).startswith("veto"):
-        return "veto"
-    return "scored"
+DATA_DIR = Path(__file__).parent / "data"
+DEFAULT_SCHEME_FILE = DATA_DIR / "scheme-2026.yaml"
+DEFAULT_RULES_FILE = DATA_DIR / "rules-2026.yaml"
 
 
-def check_totals(scheme: Scheme) -> None:
-    """Children's maxima add up to the parent; scored top levels add up to the declared total."""
-    children: dict[int | None, list[Indicator]] = {}
-    for indicator in scheme.indicators:
-        children.setdefault(indicator.parent_id, []).append(indicator)
-    for indicator in scheme.indicators:
-        kids = children.get(indicator.id)
-        if kids:
-            total = sum((k.max_points for k in kids), Decimal(0))
-            if total != indicator.max_points:
-                raise SchemeError(
-                    f"指标 {indicator.code} 分值 {indicator.max_points} 与下级合计 {total} 不符"
-                )
-    top = sum((i.max_points for i in children.get(None, []) if i.kind == "scored"), Decimal(0))
-    if top != scheme.total_points:
-        raise SchemeError(f"一级指标合计 {top} 分，与细则总分 {scheme.total_points} 不符")
+class SchemeError(ValidationFailed):
+    """A scheme that breaks the rules; ``errors`` lists every problem, each naming the indicator."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("考核细则有误：" + "；".join(errors[:5]) + ("……" if len(errors) > 5 else ""))
+        self.errors = errors
 
 
-def load_scheme_yaml(session: Session, path: Path, year: int, label: str, name: str) -> Scheme:
-    existing = session.scalar(select(Scheme).where(Scheme.year == year, Scheme.label == label))
-    if existing is not None:
-        return existing
-    rows = yaml.safe_load(path.read_text(encoding="utf-8"))
-    scheme = Scheme(year=year, label=label, name=name, total_points=Decimal(75), status="active")
+def _frequency(text: str) -> str:
+    """The draft tables write frequencies as prose; keep the first cadence they name."""
+    lowered = text.lower()
+    for frequency in ("monthly", "quarterly", "annual"):
+        if lowered.startswith(frequency):
+            return frequency
+    return "per_event" if lowered.startswith(("per", "any")) else ""
+
+
+def rule_problems(data: SchemeData) -> list[str]:
+    """Rules of every leaf parse against its maximum; groups carry none."""
+    parents = {i.parent for i in data.indicators if i.parent}
+    problems = []
+    for indicator in data.indicators:
+        if indicator.code in parents:
+            if indicator.rules:
+                problems.append(f"指标 {indicator.code} 有下级指标，不能设置计分规则")
+            continue
+        try:
+            parse_rules(indicator.rules, indicator.max_points, indicator.code)
+        except RuleError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def scheme_data(scheme: Scheme) -> SchemeData:
+    by_id = {i.id: i for i in scheme.indicators}
+    return SchemeData(
+        year=scheme.year,
+        label=scheme.label,
+        name=scheme.name,
+        total_points=scheme.total_points,
+        indicators=[
+            IndicatorData(
+                code=i.code,
+                name=i.name,
+                parent=by_id[i.parent_id].code if i.parent_id else None,
+                max_points=i.max_points,
+                kind=i.kind,
+                criteria=i.criteria,
+                rules=i.rules,
+                department=i.department,
+                source=i.source,
+                frequency=i.frequency,
+                assessed_in_system=i.assessed_in_system,
+            )
+            for i in scheme.indicators
+        ],
+    )
+
+
+def create_scheme(
+    session: Session,
+    actor_id: int | None,
+    data: SchemeData,
+    status: str = "draft",
+    cloned_from: int | None = None,
+) -> Scheme:
+    """A new scheme version from checked data; nothing is written when anything is wrong."""
+    problems = validate(data) + rule_problems(data)
+    if session.scalar(select(Scheme.id).where(Scheme.year == data.year, Scheme.label == data.label)):
+        problems.append(f"{data.year} 年已有版本 {data.label}")
+    if problems:
+        raise SchemeError(problems)
+    scheme = Scheme(
+        year=data.year,
+        label=data.label,
+        name=data.name,
+        total_points=data.total_points,
+        status=status,
+        cloned_from_id=cloned_from,
+    )
     session.add(scheme)
     session.flush()
     by_code: dict[str, Indicator] = {}
-    for order, row in enumerate(rows):
-        parent = by_code.get(row["parent"]) if row.get("parent") else None
+    # Tree order (parents before children, siblings as given) is the order tables are read in.
+    for order, (item, _level, _number) in enumerate(tree_rows(data.indicators)):
         indicator = Indicator(
             scheme_id=scheme.id,
-            parent_id=parent.id if parent else None,
-            code=row["code"],
-            name=row["name"],
-            max_points=Decimal(str(row["max"])),
-            kind=_kind(row),
-            method=str(row.get("method", "")),
-            source=str(row.get("source", "")),
-            frequency=str(row.get("freq", "")),
+            parent_id=by_code[item.parent].id if item.parent else None,
+            code=item.code,
+            name=item.name,
+            max_points=item.max_points,
+            kind=item.kind,
+            criteria=item.criteria,
+            rules=item.rules,
+            department=item.department,
+            source=item.source,
+            frequency=item.frequency,
+            assessed_in_system=item.assessed_in_system,
             sort_order=order,
         )
         session.add(indicator)
         session.flush()
-        by_code[indicator.code] = indicator
+        by_code[item.code] = indicator
     session.refresh(scheme)
-    check_totals(scheme)
     audit(
-        session, None, "scheme.import", ("scheme", scheme.id), f"导入考核细则 {label}（{len(rows)} 项指标）"
+        session,
+        actor_id,
+        "scheme.create",
+        ("scheme", scheme.id),
+        f"新建考核细则 {data.year} {data.label}（{len(data.indicators)} 项指标，{status}）",
     )
     return scheme
+
+
+def ensure_editable(scheme: Scheme) -> None:
+    if scheme.is_locked:
+        raise Conflict(f"{scheme.label} 已被考核轮次使用，不能修改；请复制为新版本后修改")
+
+
+def clone_scheme(session: Session, actor_id: int, source: Scheme, year: int, label: str, name: str) -> Scheme:
+    data = scheme_data(source)
+    data.year, data.label, data.name = year, label.strip(), name.strip() or source.name
+    return create_scheme(session, actor_id, data, status="draft", cloned_from=source.id)
+
+
+def activate_scheme(session: Session, actor_id: int, scheme: Scheme) -> Scheme:
+    problems = validate(scheme_data(scheme)) + rule_problems(scheme_data(scheme))
+    if problems:
+        raise SchemeError(problems)
+    scheme.status = "active"
+    audit(session, actor_id, "scheme.activate", ("scheme", scheme.id), f"启用考核细则 {scheme.label}")
+    return scheme
+
+
+def default_scheme_data(year: int, label: str, name: str) -> SchemeData:
+    """The shipped 2026 scheme: the draft table, split where it has sub-items, with its rules."""
+    rows: list[dict[str, Any]] = yaml.safe_load(DEFAULT_SCHEME_FILE.read_text(encoding="utf-8"))
+    children, rules = read_rules_document(yaml.safe_load(DEFAULT_RULES_FILE.read_text(encoding="utf-8")))
+    indicators = [
+        IndicatorData(
+            code=row["code"],
+            name=row["name"],
+            parent=row.get("parent"),
+            max_points=Decimal(str(row["max"])),
+            kind="bonus" if row["code"] == "BONUS" else "veto" if row["code"] == "VETO" else "scored",
+            criteria=str(row.get("method", "")),
+            rules=rules.get(row["code"]),
+            source=str(row.get("source", "")),
+            frequency=_frequency(str(row.get("freq", ""))),
+        )
+        for row in rows
+    ]
+    by_code = {i.code: i for i in indicators}
+    for child in children:
+        parent = by_code[child.parent]
+        parent.rules = None
+        indicators.append(
+            IndicatorData(
+                code=child.code,
+                name=child.name,
+                parent=child.parent,
+                max_points=child.max_points,
+                kind="scored",
+                rules=rules.get(child.code),
+                source=parent.source,
+                frequency=parent.frequency,
+            )
+        )
+    assert all(i.frequency in (*FREQUENCIES, "") for i in indicators)
+    return SchemeData(year=year, label=label, name=name, total_points=Decimal(75), indicators=indicators)
+
+
+def load_default_scheme(session: Session, year: int, label: str, name: str) -> Scheme:
+    existing = session.scalar(select(Scheme).where(Scheme.year == year, Scheme.label == label))
+    if existing is not None:
+        return existing
+    return create_scheme(session, None, default_scheme_data(year, label, name), status="active")
