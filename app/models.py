@@ -8,7 +8,7 @@ from app.districts.models import District
 from app.evidence.models import EvidenceFile
 from app.rounds.models import DistrictAssessment, Round, RoundResult
 from app.schemes.models import Indicator, Scheme
-from app.scoring.models import ScoreEntry
+from app.scoring.models import Fact, IndicatorRevision
 from app.tasks.models import TaskRecord
 from workflows.store import ProcessDefinitionRecord, ProcessInstance
 
@@ -20,13 +20,14 @@ __all__ = [
     "District",
     "DistrictAssessment",
     "EvidenceFile",
+    "Fact",
     "Indicator",
+    "IndicatorRevision",
     "ProcessDefinitionRecord",
     "ProcessInstance",
     "Round",
     "RoundResult",
     "Scheme",
-    "ScoreEntry",
     "TaskRecord",
     "User",
 ]

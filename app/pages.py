@@ -12,6 +12,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.db import db
+from app.schemes.describe import describe_rules
+from app.scoring.fact_forms import describe_fact
+from app.scoring.rules import FINDER_LABELS
 from app.tasks.queries import inbox_count
 from workflows import clock
 
@@ -78,6 +81,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local"] = _local
     app.jinja_env.filters["points"] = _points
     app.jinja_env.filters["deadline"] = _deadline
+    app.jinja_env.globals["describe_fact"] = describe_fact
+    app.jinja_env.globals["describe_rules"] = describe_rules
+    app.jinja_env.globals["finder_labels"] = FINDER_LABELS
 
     @app.context_processor
     def _inbox_badge() -> dict[str, Any]:

@@ -35,6 +35,7 @@ from app.demo import seed_default_scheme
 from app.processes import DISTRICT_PROCESS
 from app.rounds.issuing import issue_round
 from app.rounds.models import DistrictAssessment
+from app.scoring.scores import indicator_rules
 from app.tasks.models import TaskRecord
 from benchmarks._common import (
     DEADLINES,
@@ -64,11 +65,24 @@ def spread(count: int, wanted: int) -> list[int]:
 
 
 def self_report_payload(scheme: Any) -> dict[str, str]:
-    """The form of a click: every scored leaf indicator gets a deduction and a reason."""
+    """The form of a click: every scored leaf indicator gets facts that lose points, and a reason."""
     data = {"action": "submit"}
     for indicator in scheme.scored_leaves:
-        amount = min(indicator.max_points, 1) / 2
-        data[f"lost_{indicator.code}"] = f"{amount:.2f}"
+        rules = indicator_rules(indicator)
+        p = f"f_{indicator.code}_"
+        if rules.method == "deduct":
+            data.update(
+                {f"{p}occ1_desc": "自查发现问题", f"{p}occ1_place": "某街道", f"{p}occ1_found_by": "district"}
+            )
+        elif rules.method == "rate":
+            data.update({f"{p}numerator": "90", f"{p}denominator": "100"})
+        elif rules.method == "tiered":
+            data[f"{p}value"] = "65"
+        elif rules.method == "checklist":
+            data.update({f"{p}item_{item.key}": "1" for item in rules.items[1:]})
+        elif rules.method == "manual":
+            data[f"{p}amount"] = "0.5"
+        data.update({f"{p}extra_{extra.key}": "1" for extra in rules.extras})
         data[f"reason_{indicator.code}"] = f"{indicator.name}：本月自查发现问题，已整改并附台账说明"
     return data
 

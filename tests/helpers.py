@@ -51,3 +51,29 @@ def task_of(form_key: str, district_id: int | None = None) -> TaskRecord:
 
 def district_ids() -> dict[str, int]:
     return {d.code: d.id for d in db.session.scalars(select(District))}
+
+
+def full_marks(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A self-report that earns every point: each checklist item ticked (blank rates count as met)."""
+    from app.scoring.scores import indicator_rules
+
+    scheme = db.session.scalar(select(Scheme))
+    payload: dict[str, Any] = {}
+    parents = {i.parent_id for i in scheme.indicators}
+    for indicator in scheme.indicators:
+        if indicator.id in parents or indicator.kind != "scored":
+            continue
+        rules = indicator_rules(indicator)
+        if rules.method == "checklist":
+            for item in rules.items:
+                payload[f"f_{indicator.code}_item_{item.key}"] = "1"
+    payload.update(extra or {})
+    return payload
+
+
+def occurrence(code: str, n: int, description: str, found_by: str = "", place: str = "") -> dict[str, str]:
+    return {
+        f"f_{code}_occ{n}_desc": description,
+        f"f_{code}_occ{n}_found_by": found_by,
+        f"f_{code}_occ{n}_place": place,
+    }

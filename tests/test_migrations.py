@@ -78,12 +78,44 @@ def test_upgrade_from_0001_keeps_data_and_locks_used_schemes(empty_database: str
                 " VALUES (1, '2026年11月', '2026-11', 1, 'running', '{}', 1, 1, 1, 0, 1, CURRENT_TIMESTAMP)"
             )
         )
+        conn.execute(
+            text(
+                "INSERT INTO district_assessments (id, round_id, district_id, stage, self_overdue,"
+                " verification_escalated, appealed) VALUES (1, 1, 1, 'confirmation', false, false, true)"
+            )
+        )
+        entries = [(1, "self", "1.0", "自查"), (2, "verify", "2.0", "核查发现"), (3, "self", "0", "")]
+        for entry_id, stage, amount, reason in entries:
+            conn.execute(
+                text(
+                    "INSERT INTO score_entries (id, assessment_id, indicator_id, stage, method, amount,"
+                    " reason, is_draft, recorded_by, recorded_at)"
+                    " VALUES (:id, 1, 1, :stage, 'manual', :amount, :reason, false, 1, CURRENT_TIMESTAMP)"
+                ),
+                {"id": entry_id, "stage": stage, "amount": amount, "reason": reason},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO appeals (id, assessment_id, adjustment_id, reason, submitted_by, submitted_at,"
+                " decision, decision_reason) VALUES (1, 1, 2, '已整改', 1, CURRENT_TIMESTAMP, 'pending', '')"
+            )
+        )
     upgrade(empty_database)
     with engine.connect() as conn:
+        facts = conn.execute(text("SELECT stage, kind, amount FROM score_facts ORDER BY stage")).all()
+        revisions = dict(conn.execute(text("SELECT stage, id FROM indicator_revisions")).all())
+        appeal_revision = conn.execute(text("SELECT revision_id FROM appeals")).scalar()
         schemes = dict(conn.execute(text("SELECT id, locked_at IS NOT NULL FROM schemes ORDER BY id")).all())
         indicator = conn.execute(text("SELECT criteria, assessed_in_system, rules FROM indicators")).one()
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
     assert schemes == {1: True, 2: False}  # only the scheme a round used is frozen
+    # Manual entries became manual facts carrying the points lost up to each stage; the appeal now
+    # points at the verification revision of the same indicator.
+    assert [(stage, kind, str(amount)) for stage, kind, amount in facts] == [
+        ("self", "manual", "1.0"),
+        ("verify", "manual", "3.0"),
+    ]
+    assert appeal_revision == revisions["verify"]
     assert indicator[0] == "" and bool(indicator[1]) and indicator[2] is None
     assert version is not None and version != "0001"

@@ -225,12 +225,12 @@ def get_scores(round_id: int) -> Any:
         scores = scores_of(db.session, round_, assessment)
         detail = [
             {
-                "code": s.indicator.code,
-                "name": s.indicator.name,
-                "max": str(s.indicator.max_points),
-                "scores": {k: str(v) for k, v in s.scores.items() if k in stages},
+                "code": code,
+                "name": scores.names[code],
+                "max": str(leaf.max_points),
+                "scores": {stage: str(scores.leaf(stage, code).score) for stage in stages},
             }
-            for s in scores.leaves
+            for code, leaf in scores.stages["self"].leaves.items()
         ]
     return {
         "round_id": round_id,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from app.appeals.models import DECISION_LABELS, Appeal
 from app.appeals.operations import (
-    appealable_adjustments,
+    Adjustment,
+    appealable,
     appeals_of,
     confirm_results,
     decide_appeal,
@@ -16,15 +17,20 @@ from app.appeals.operations import (
 )
 from app.errors import Forbidden, ValidationFailed
 from app.evidence.operations import PendingEvidence, attach, discard, evidence_of, store_uploads
-from app.scoring.calculator import compute
-from app.scoring.models import ScoreEntry
-from app.scoring.operations import entries_for
+from app.scoring.fact_forms import FactInput, describe_fields, occurrence_rows, parse_indicator, prefill
+from app.scoring.forms import IndicatorRow, preview_score
+from app.scoring.scores import AssessmentScores, indicator_rules, load_scores
 from app.tasks.context import Files, Payload, TaskContext
 
 
 @dataclass
 class ConfirmationInput:
-    appeals: list[tuple[ScoreEntry, str, list[PendingEvidence]]] = field(default_factory=list)
+    appeals: list[tuple[Adjustment, str, list[PendingEvidence]]] = field(default_factory=list)
+
+
+def _scores(ctx: TaskContext) -> AssessmentScores:
+    assert ctx.assessment is not None
+    return load_scores(ctx.session, ctx.round.scheme, ctx.assessment.id)
 
 
 class ConfirmationForm:
@@ -34,61 +40,63 @@ class ConfirmationForm:
 
     def context(self, ctx: TaskContext) -> dict[str, Any]:
         assert ctx.assessment is not None
-        entries = entries_for(ctx.session, ctx.assessment.id)
+        scores = _scores(ctx)
         return {
-            "scores": compute(ctx.round.scheme, entries),
-            "adjustments": appealable_adjustments(ctx.session, ctx.assessment.id),
+            "scores": scores,
+            "adjustments": appealable(scores),
             "evidence": evidence_of(ctx.session, ctx.assessment.id),
             "scheme": ctx.round.scheme,
         }
 
     def fields(self, ctx: TaskContext) -> list[dict[str, Any]]:
-        assert ctx.assessment is not None
         fields: list[dict[str, Any]] = [
             {"name": "decision", "type": "choice", "choices": ["accept", "appeal"], "label": "确认或申诉"}
         ]
-        for entry in appealable_adjustments(ctx.session, ctx.assessment.id):
+        for adjustment in appealable(_scores(ctx)):
+            rid, code = adjustment.revision.id, adjustment.revision.indicator.code
             fields.append(
                 {
-                    "name": f"appeal_{entry.id}",
+                    "name": f"appeal_{rid}",
                     "type": "boolean",
-                    "label": f"申诉 {entry.indicator.code} 扣 {entry.amount} 分",
+                    "label": f"申诉 {code} 核查失分 {adjustment.lost}",
                 }
             )
-            fields.append({"name": f"appeal_reason_{entry.id}", "type": "text", "label": "申诉理由"})
-            fields.append({"name": f"appeal_evidence_{entry.id}", "type": "files", "label": "申诉佐证"})
+            fields.append({"name": f"appeal_reason_{rid}", "type": "text", "label": "申诉理由"})
+            fields.append({"name": f"appeal_evidence_{rid}", "type": "files", "label": "申诉佐证"})
         return fields
 
     def parse(self, ctx: TaskContext, payload: Payload, files: Files, draft: bool) -> ConfirmationInput:
-        assert ctx.assessment is not None
         decision = payload.get("decision")
         if decision not in ("accept", "appeal"):
             raise ValidationFailed("请选择确认结果或提出申诉", {"decision": "请选择"})
         if decision == "accept":
             return ConfirmationInput()
         errors: dict[str, str] = {}
-        chosen: list[tuple[ScoreEntry, str]] = []
-        for entry in appealable_adjustments(ctx.session, ctx.assessment.id):
-            if str(payload.get(f"appeal_{entry.id}", "")).lower() not in ("1", "on", "true", "yes"):
+        chosen: list[tuple[Adjustment, str]] = []
+        for adjustment in appealable(_scores(ctx)):
+            rid, name = adjustment.revision.id, adjustment.revision.indicator.name
+            if str(payload.get(f"appeal_{rid}", "")).lower() not in ("1", "on", "true", "yes"):
                 continue
-            reason = str(payload.get(f"appeal_reason_{entry.id}") or "").strip()
+            reason = str(payload.get(f"appeal_reason_{rid}") or "").strip()
             if not reason:
-                errors[f"appeal_reason_{entry.id}"] = f"{entry.indicator.name}：请填写申诉理由"
+                errors[f"appeal_reason_{rid}"] = f"{name}：请填写申诉理由"
             elif len(reason) > 2000:
-                errors[f"appeal_reason_{entry.id}"] = "申诉理由不能超过 2000 字"
-            chosen.append((entry, reason))
+                errors[f"appeal_reason_{rid}"] = "申诉理由不能超过 2000 字"
+            chosen.append((adjustment, reason))
         if not chosen and not errors:
-            errors["decision"] = "提出申诉时至少选择一项核查扣分"
+            errors["decision"] = "提出申诉时至少选择一项核查调整"
         if errors:
             raise ValidationFailed("申诉内容有误，请按提示修改", errors)
         result = ConfirmationInput()
         try:
-            for entry, reason in chosen:
-                key = f"appeal_evidence_{entry.id}"
-                pending = store_uploads(ctx.uploads, key, files.get(key, []), entry.indicator_id)
-                result.appeals.append((entry, reason, pending))
+            for adjustment, reason in chosen:
+                key = f"appeal_evidence_{adjustment.revision.id}"
+                pending = store_uploads(
+                    ctx.uploads, key, files.get(key, []), adjustment.revision.indicator_id
+                )
+                result.appeals.append((adjustment, reason, pending))
         except ValidationFailed:
-            for _entry, _reason, pending in result.appeals:
+            for _adjustment, _reason, pending in result.appeals:
                 discard(ctx.uploads, pending)
             raise
         return result
@@ -98,10 +106,35 @@ class ConfirmationForm:
         if not clean.appeals:
             confirm_results(ctx.session, ctx.user.id, ctx.assessment)
             return {"appealed": False}
-        for entry, reason, pending in clean.appeals:
-            appeal = file_appeal(ctx.session, ctx.user.id, ctx.assessment, entry, reason)
+        for adjustment, reason, pending in clean.appeals:
+            appeal = file_appeal(ctx.session, ctx.user.id, ctx.assessment, adjustment, reason)
             attach(ctx.session, ctx.user.id, ctx.assessment, "appeal", pending, appeal_id=appeal.id)
         return {"appealed": True}
+
+
+@dataclass
+class Decision:
+    appeal: Appeal
+    decision: str
+    facts: list[FactInput] | None
+    withdrawn: Decimal
+    reason: str
+
+
+def _copy(fact: Any) -> FactInput:
+    return FactInput(
+        fact.kind,
+        amount=fact.amount,
+        found_by=fact.found_by,
+        rectified=fact.rectified,
+        numerator=fact.numerator,
+        denominator=fact.denominator,
+        value=fact.value,
+        item=fact.item,
+        occurred_on=fact.occurred_on,
+        place=fact.place,
+        description=fact.description,
+    )
 
 
 class AppealReviewForm:
@@ -109,19 +142,43 @@ class AppealReviewForm:
     template = "tasks/appeal_review.html"
     supports_draft = False
 
+    def _pending(self, ctx: TaskContext) -> list[Appeal]:
+        assert ctx.assessment is not None
+        return [a for a in appeals_of(ctx.session, ctx.assessment.id) if a.decision == "pending"]
+
     def context(self, ctx: TaskContext) -> dict[str, Any]:
         assert ctx.assessment is not None
+        scores = _scores(ctx)
+        items = []
+        for appeal in self._pending(ctx):
+            indicator = appeal.revision.indicator
+            rules = indicator_rules(indicator)
+            verified = scores.facts_at("verified", indicator.id)
+            items.append(
+                {
+                    "appeal": appeal,
+                    "indicator": indicator,
+                    "rules": rules,
+                    "self_facts": scores.facts_at("self", indicator.id),
+                    "verify_facts": verified,
+                    "self_score": scores.leaf("self", indicator.code).score,
+                    "verified_score": scores.leaf("verified", indicator.code).score,
+                    "values": prefill(rules, verified),
+                    "occurrence_rows": occurrence_rows(verified),
+                }
+            )
         return {
-            "appeals": [a for a in appeals_of(ctx.session, ctx.assessment.id) if a.decision == "pending"],
+            "items": items,
             "evidence": evidence_of(ctx.session, ctx.assessment.id),
-            "scores": compute(ctx.round.scheme, entries_for(ctx.session, ctx.assessment.id)),
+            "scores": scores,
             "decisions": DECISION_LABELS,
             "scheme": ctx.round.scheme,
         }
 
     def fields(self, ctx: TaskContext) -> list[dict[str, Any]]:
         fields: list[dict[str, Any]] = []
-        for appeal in self.context(ctx)["appeals"]:
+        for appeal in self._pending(ctx):
+            indicator = appeal.revision.indicator
             fields.append(
                 {
                     "name": f"decision_{appeal.id}",
@@ -130,53 +187,58 @@ class AppealReviewForm:
                     "label": "复核结论",
                 }
             )
-            fields.append(
-                {"name": f"withdrawn_{appeal.id}", "type": "decimal", "label": "部分成立时撤销的扣分"}
-            )
             fields.append({"name": f"decision_reason_{appeal.id}", "type": "text", "label": "复核理由"})
+            fields += describe_fields(indicator_rules(indicator), f"部分成立时 {indicator.code} 复核后的事实")
         return fields
 
-    def parse(
-        self, ctx: TaskContext, payload: Payload, files: Files, draft: bool
-    ) -> list[tuple[Appeal, str, Decimal, str]]:
-        assert ctx.assessment is not None
-        pending = [a for a in appeals_of(ctx.session, ctx.assessment.id) if a.decision == "pending"]
-        if any(a.adjustment.recorded_by == ctx.user.id for a in pending):
+    def parse(self, ctx: TaskContext, payload: Payload, files: Files, draft: bool) -> list[Decision]:
+        pending = self._pending(ctx)
+        if any(a.revision.recorded_by == ctx.user.id for a in pending):
             raise Forbidden("您是被申诉事项的核查人，按回避规定不能复核")
+        scores = _scores(ctx)
         errors: dict[str, str] = {}
         decisions = []
         for appeal in pending:
+            indicator = appeal.revision.indicator
             decision = payload.get(f"decision_{appeal.id}")
             reason = str(payload.get(f"decision_reason_{appeal.id}") or "").strip()
-            amount = appeal.adjustment.amount
-            withdrawn = Decimal(0)
             if decision not in ("upheld", "partly", "rejected"):
-                errors[f"decision_{appeal.id}"] = f"{appeal.adjustment.indicator.name}：请选择复核结论"
+                errors[f"decision_{appeal.id}"] = f"{indicator.name}：请选择复核结论"
                 continue
             if not reason:
-                errors[f"decision_reason_{appeal.id}"] = f"{appeal.adjustment.indicator.name}：请填写复核理由"
+                errors[f"decision_reason_{appeal.id}"] = f"{indicator.name}：请填写复核理由"
+            self_score = scores.leaf("self", indicator.code).score
+            verified_score = scores.leaf("verified", indicator.code).score
+            facts: list[FactInput] | None = None
             if decision == "upheld":
-                withdrawn = amount
+                facts = [_copy(f) for f in scores.facts_at("self", indicator.id)]
             elif decision == "partly":
-                try:
-                    withdrawn = Decimal(str(payload.get(f"withdrawn_{appeal.id}") or "").strip())
-                except InvalidOperation:
-                    withdrawn = Decimal(-1)
-                if not (withdrawn.is_finite() and 0 < withdrawn < amount) or withdrawn != withdrawn.quantize(
-                    Decimal("0.01")
-                ):
-                    errors[f"withdrawn_{appeal.id}"] = (
-                        f"部分成立时撤销的扣分须大于 0 且小于 {amount}，最多两位小数"
+                rules = indicator_rules(indicator)
+                parsed = parse_indicator(rules, indicator.name, payload)
+                errors.update(parsed.errors)
+                facts = parsed.facts
+                row = IndicatorRow(indicator, indicator, rules)
+                score = preview_score(ctx, row, facts).score if not parsed.errors else verified_score
+                if not parsed.errors and not verified_score < score < self_score:
+                    errors[f"decision_{appeal.id}"] = (
+                        f"{indicator.name}：部分成立时复核后的得分须高于核查分 {verified_score}、"
+                        f"低于自评分 {self_score}（按所填事实为 {score}）"
                     )
-            decisions.append((appeal, decision, withdrawn, reason))
+            new_score = {"upheld": self_score, "rejected": verified_score}.get(decision)
+            if decision == "partly" and facts is not None and not errors:
+                new_score = preview_score(
+                    ctx, IndicatorRow(indicator, indicator, indicator_rules(indicator)), facts
+                ).score
+            withdrawn = (new_score or verified_score) - verified_score
+            decisions.append(Decision(appeal, decision, facts, withdrawn, reason))
         if errors:
             raise ValidationFailed("复核内容有误，请按提示修改", errors)
         return decisions
 
-    def apply(
-        self, ctx: TaskContext, clean: list[tuple[Appeal, str, Decimal, str]], draft: bool
-    ) -> dict[str, Any]:
+    def apply(self, ctx: TaskContext, clean: list[Decision], draft: bool) -> dict[str, Any]:
         assert ctx.assessment is not None
-        for appeal, decision, withdrawn, reason in clean:
-            decide_appeal(ctx.session, ctx.user.id, ctx.assessment, appeal, decision, withdrawn, reason)
+        for d in clean:
+            decide_appeal(
+                ctx.session, ctx.user.id, ctx.assessment, d.appeal, d.decision, d.facts, d.withdrawn, d.reason
+            )
         return {"reviewed": True}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -11,25 +13,36 @@ from app.appeals.models import DECISION_LABELS, Appeal
 from app.audit.operations import record as audit
 from app.errors import Forbidden
 from app.rounds.models import DistrictAssessment
-from app.scoring.models import ScoreEntry
-from app.scoring.operations import withdraw_adjustment
+from app.scoring.fact_forms import FactInput
+from app.scoring.models import IndicatorRevision
+from app.scoring.operations import record_review, summary
+from app.scoring.scores import AssessmentScores
 from workflows import clock
 
 
-def appealable_adjustments(session: Session, assessment_id: int) -> list[ScoreEntry]:
-    """Verified adjustments that took points off: the only ones a district may contest."""
-    return list(
-        session.scalars(
-            select(ScoreEntry)
-            .where(
-                ScoreEntry.assessment_id == assessment_id,
-                ScoreEntry.stage == "verify",
-                ScoreEntry.is_draft.is_(False),
-                ScoreEntry.amount > 0,
-            )
-            .order_by(ScoreEntry.id)
-        )
-    )
+@dataclass
+class Adjustment:
+    """核查调整 — a verification revision that lowered an indicator's score: what may be appealed."""
+
+    revision: IndicatorRevision
+    self_score: Decimal
+    verified_score: Decimal
+
+    @property
+    def lost(self) -> Decimal:
+        return self.self_score - self.verified_score
+
+
+def appealable(scores: AssessmentScores) -> list[Adjustment]:
+    adjustments = []
+    for revision in scores.revisions:
+        if revision.stage != "verify" or revision.is_draft:
+            continue
+        code = revision.indicator.code
+        before, after = scores.leaf("self", code).score, scores.leaf("verified", code).score
+        if after < before:
+            adjustments.append(Adjustment(revision, before, after))
+    return adjustments
 
 
 def appeals_of(session: Session, assessment_id: int) -> list[Appeal]:
@@ -51,21 +64,22 @@ def confirm_results(session: Session, user_id: int, assessment: DistrictAssessme
 
 
 def file_appeal(
-    session: Session, user_id: int, assessment: DistrictAssessment, adjustment: ScoreEntry, reason: str
+    session: Session, user_id: int, assessment: DistrictAssessment, adjustment: Adjustment, reason: str
 ) -> Appeal:
     appeal = Appeal(
-        assessment_id=assessment.id, adjustment_id=adjustment.id, reason=reason, submitted_by=user_id
+        assessment_id=assessment.id, revision_id=adjustment.revision.id, reason=reason, submitted_by=user_id
     )
     session.add(appeal)
     session.flush()
     assessment.appealed = True
+    code = adjustment.revision.indicator.code
     audit(
         session,
         user_id,
         "appeal.file",
         ("appeal", appeal.id),
-        f"{assessment.district.name} 对 {adjustment.indicator.code} 核查扣分 {adjustment.amount} 提出申诉",
-        after={"adjustment_id": adjustment.id, "reason": reason},
+        f"{assessment.district.name} 对 {code} 核查调整（失分 {adjustment.lost}）提出申诉",
+        after={"revision_id": adjustment.revision.id, "reason": reason},
         scope=assessment,
     )
     return appeal
@@ -77,11 +91,12 @@ def decide_appeal(
     assessment: DistrictAssessment,
     appeal: Appeal,
     decision: str,
+    facts: Sequence[FactInput] | None,
     withdrawn: Decimal,
     reason: str,
 ) -> Appeal:
-    """Uphold (fully or partly) or reject; an upheld appeal withdraws points as a new record."""
-    if appeal.adjustment.recorded_by == user_id:
+    """Uphold (fully or partly) with the facts that now stand, or reject; 回避 is enforced here too."""
+    if appeal.revision.recorded_by == user_id:
         raise Forbidden("您是被申诉事项的核查人，按回避规定不能复核")
     before = {"decision": appeal.decision}
     appeal.decision = decision
@@ -89,24 +104,21 @@ def decide_appeal(
     appeal.decided_by = user_id
     appeal.decided_at = clock.now()
     appeal.withdrawn = withdrawn
-    if withdrawn > 0:
-        withdraw_adjustment(
-            session,
-            user_id,
-            assessment,
-            appeal.id,
-            appeal.adjustment.indicator_id,
-            withdrawn,
-            f"申诉复核：{reason}",
-        )
+    if facts is not None:
+        record_review(session, user_id, assessment, appeal.revision.indicator, facts, f"申诉复核：{reason}")
     audit(
         session,
         user_id,
         "appeal.decide",
         ("appeal", appeal.id),
-        f"申诉复核 {appeal.adjustment.indicator.code}：{DECISION_LABELS[decision]}，撤销扣分 {withdrawn}",
+        f"申诉复核 {appeal.revision.indicator.code}：{DECISION_LABELS[decision]}，恢复 {withdrawn} 分",
         before=before,
-        after={"decision": decision, "withdrawn": str(withdrawn), "reason": reason},
+        after={
+            "decision": decision,
+            "withdrawn": str(withdrawn),
+            "reason": reason,
+            "facts": summary(facts or []),
+        },
         scope=assessment,
     )
     return appeal

@@ -107,5 +107,9 @@ class RoundResult(Base):
     total: Mapped[Decimal] = mapped_column(Points)
     rank: Mapped[int] = mapped_column(Integer)
     first_level: Mapped[dict[str, str]] = mapped_column(JSON)
+    grade: Mapped[str] = mapped_column(String(10), default="")
+    # 一票否决: the district fails the period; the explanations are kept with the result.
+    failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    veto_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     district: Mapped[District] = relationship(lazy="joined")

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
 from app.rounds.models import DistrictAssessment, Round, RoundResult
-from app.scoring.calculator import AssessmentScores, competition_ranks, compute
-from app.scoring.operations import entries_for
+from app.scoring.engine import rank
+from app.scoring.scores import AssessmentScores, load_scores
 from workflows import clock
 
 
@@ -26,20 +26,24 @@ def assessments_of(session: Session, round_id: int) -> list[DistrictAssessment]:
 
 
 def scores_of(session: Session, round_: Round, assessment: DistrictAssessment) -> AssessmentScores:
-    return compute(round_.scheme, entries_for(session, assessment.id))
+    return load_scores(session, round_.scheme, assessment.id)
 
 
 def compute_results(session: Session, round_: Round) -> list[RoundResult]:
     """Every district's final total, first-level scores and rank, computed now from the records."""
     computed = [(a, scores_of(session, round_, a)) for a in assessments_of(session, round_.id)]
-    ranks = competition_ranks([(a.district_id, s.totals["final"]) for a, s in computed])
+    ranks = rank({str(a.district_id): s.total("final") for a, s in computed})
     return [
         RoundResult(
             round_id=round_.id,
             district_id=assessment.district_id,
-            total=scores.totals["final"],
-            rank=ranks[assessment.district_id],
-            first_level={code: str(v) for code, v in scores.first_level(round_.scheme).items()},
+            district=assessment.district,
+            total=scores.total("final"),
+            rank=ranks[str(assessment.district_id)],
+            first_level={code: str(v) for code, v in scores.stages["final"].first_level.items()},
+            grade=scores.grade("final"),
+            failed=scores.stages["final"].failed,
+            veto_reasons=[v.reason for v in scores.stages["final"].vetoed],
         )
         for assessment, scores in computed
     ]
@@ -59,6 +63,8 @@ def recompute_differences(session: Session, round_: Round) -> list[str]:
             ("总分", old.total, fresh.total),
             ("排名", old.rank, fresh.rank),
             ("一级指标", old.first_level, fresh.first_level),
+            ("等次", old.grade, fresh.grade),
+            ("否决", old.failed, fresh.failed),
         ):
             if before != after:
                 differences.append(f"{name}：{label} 已存 {before}，重算 {after}")

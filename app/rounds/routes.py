@@ -20,6 +20,7 @@ from app.rounds.issuing import issue_round
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import assessments_of, results_of, scores_of
 from app.schemes.models import Scheme
+from app.scoring.scores import indicator_rules
 from app.tasks.models import TaskRecord
 from app.tasks.routes import run_in_transaction
 from workflows.store import ProcessDefinitionRecord, ProcessInstance
@@ -149,6 +150,7 @@ def district(round_id: int, district_id: int) -> Any:
     if assessment is None or not visibility.can_see_detail(current_user, assessment):
         abort(404)
     scores = scores_of(db.session, round_, assessment)
+    leaves = [i for i in round_.scheme.indicators if i.code in scores.stages["self"].leaves]
     return render_template(
         "rounds/district.html",
         round=round_,
@@ -157,4 +159,6 @@ def district(round_id: int, district_id: int) -> Any:
         scheme=round_.scheme,
         stages=visibility.visible_score_stages(current_user, round_, assessment),
         evidence=evidence_of(db.session, assessment.id),
+        indicators={i.code: i for i in leaves},
+        rules={i.code: indicator_rules(i) for i in leaves},
     )

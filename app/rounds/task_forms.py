@@ -5,23 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import ValidationFailed
-from app.rounds.operations import assessments_of, finalise_round, record_approval, results_of, scores_of
-from app.scoring.calculator import competition_ranks
+from app.rounds.models import RoundResult
+from app.rounds.operations import compute_results, finalise_round, record_approval, results_of
 from app.tasks.context import Files, Payload, TaskContext
 
 
-def preview(ctx: TaskContext) -> list[dict[str, Any]]:
-    """Every district's final score and rank computed now from the records."""
-    rows = []
-    for assessment in assessments_of(ctx.session, ctx.round.id):
-        scores = scores_of(ctx.session, ctx.round, assessment)
-        rows.append(
-            {"assessment": assessment, "scores": scores, "first_level": scores.first_level(ctx.round.scheme)}
-        )
-    ranks = competition_ranks([(r["assessment"].district_id, r["scores"].totals["final"]) for r in rows])
-    for row in rows:
-        row["rank"] = ranks[row["assessment"].district_id]
-    return sorted(rows, key=lambda r: (r["rank"], r["assessment"].district.sort_order))
+def preview(ctx: TaskContext) -> list[RoundResult]:
+    """Every district's final result computed now from the records (not stored)."""
+    return sorted(compute_results(ctx.session, ctx.round), key=lambda r: (r.rank, r.district.sort_order))
 
 
 class FinaliseForm:

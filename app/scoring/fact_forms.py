@@ -242,3 +242,26 @@ def describe_fields(rules: IndicatorRules, label: str) -> list[dict[str, Any]]:
             {"name": name(code, f"extra_{extra.key}"), "type": "integer", "label": f"{extra.label}（次）"}
         )
     return fields
+
+
+def describe_fact(fact: Any, rules: IndicatorRules | None) -> str:
+    """One fact in a line of Chinese, for pages and notices."""
+    labels: dict[str, str] = {}
+    for item in (*getattr(rules, "items", ()), *getattr(rules, "extras", ())):
+        labels[item.key] = item.label
+    if fact.kind == "occurrence":
+        when = fact.occurred_on.isoformat() if fact.occurred_on else ""
+        notes = [FINDER_LABELS.get(fact.found_by, "")] if fact.found_by else []
+        if not fact.rectified:
+            notes.append("逾期未整改")
+        tail = f"（{'，'.join(notes)}）" if notes else ""
+        return " ".join(part for part in (when, fact.place, fact.description) if part) + tail
+    if fact.kind == "rate":
+        share = f"（{fact.numerator / fact.denominator * 100:.2f}%）" if fact.denominator else ""
+        return f"{fact.numerator} / {fact.denominator}{share}"
+    if fact.kind == "value":
+        return f"数值 {fact.value}"
+    if fact.kind == "manual":
+        return f"扣 {fact.amount} 分"
+    label = labels.get(fact.item or "", fact.item or "")
+    return f"{label}：{fact.description}" if fact.description else label

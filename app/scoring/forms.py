@@ -1,82 +1,110 @@
-"""Task forms that record deductions: the district's self-report and the inspector's verification."""
+"""Task forms that record facts: the district's self-report and the inspector's verification."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from app.errors import ValidationFailed
 from app.evidence.operations import PendingEvidence, attach, discard, evidence_of, store_uploads
 from app.schemes.models import Indicator
-from app.scoring.calculator import compute
-from app.scoring.operations import (
-    IndicatorValues,
-    entries_for,
-    lost_by_indicator,
-    parse_points,
-    save_self_report,
-    save_verification,
-)
+from app.scoring import engine
+from app.scoring.fact_forms import FactInput, describe_fields, occurrence_rows, parse_indicator, prefill
+from app.scoring.operations import StageEntry, save_self_report, save_verification, signature
+from app.scoring.rules import IndicatorRules
+from app.scoring.scores import indicator_rules, load_scores, scheme_nodes
 from app.tasks.context import Files, Payload, TaskContext
 
 MAX_REASON = 1000
 
 
 @dataclass
-class DeductionInput:
-    values: IndicatorValues
+class IndicatorRow:
+    indicator: Indicator
+    group: Indicator
+    rules: IndicatorRules
+
+
+@dataclass
+class FactsInput:
+    entries: dict[Indicator, StageEntry] = field(default_factory=dict)
     evidence: list[PendingEvidence] = field(default_factory=list)
 
 
-def _indicator_rows(ctx: TaskContext) -> list[dict[str, Any]]:
-    """The scored leaf indicators with their first-level group, in scheme order."""
+def indicator_rows(ctx: TaskContext, include_veto: bool) -> list[IndicatorRow]:
+    """The leaves a stage records facts for, in scheme order, with their first-level group."""
     scheme = ctx.round.scheme
     by_id = {i.id: i for i in scheme.indicators}
+    parents = {i.parent_id for i in scheme.indicators}
 
     def top(indicator: Indicator) -> Indicator:
         while indicator.parent_id is not None:
             indicator = by_id[indicator.parent_id]
         return indicator
 
-    return [{"indicator": i, "group": top(i)} for i in scheme.scored_leaves]
+    return [
+        IndicatorRow(i, top(i), indicator_rules(i))
+        for i in scheme.indicators
+        if i.id not in parents and (include_veto or i.kind != "veto")
+    ]
 
 
-def _parse_values(ctx: TaskContext, payload: Payload, files: Files, reason_rule: Any) -> DeductionInput:
+def preview_score(ctx: TaskContext, row: IndicatorRow, facts: list[FactInput]) -> engine.IndicatorScore:
+    """The indicator's score if *facts* were recorded (temporary ids: nothing is stored)."""
+    node = next(n for n in scheme_nodes(ctx.round.scheme) if n.code == row.indicator.code)
+    temp = [
+        engine.Fact(
+            id=-n,
+            indicator=row.indicator.code,
+            kind=f.kind,
+            amount=f.amount,
+            found_by=f.found_by,
+            rectified=f.rectified,
+            numerator=f.numerator,
+            denominator=f.denominator,
+            value=f.value,
+            item=f.item,
+            description=f.description,
+        )
+        for n, f in enumerate(facts, start=1)
+    ]
+    return engine.score_indicator(node, temp, engine.Rounding(places=ctx.round.scheme.rounding_places))
+
+
+def parse_facts(
+    ctx: TaskContext,
+    rows: list[IndicatorRow],
+    payload: Payload,
+    files: Files,
+    reason_rule: Callable[[IndicatorRow, list[FactInput], str], str | None],
+    allow_veto: bool,
+) -> FactsInput:
     errors: dict[str, str] = {}
-    values: IndicatorValues = {}
-    for row in _indicator_rows(ctx):
-        indicator: Indicator = row["indicator"]
-        key = indicator.code
-        try:
-            amount = parse_points(payload.get(f"lost_{key}"), indicator.max_points)
-        except ValueError as exc:
-            errors[f"lost_{key}"] = f"{indicator.name}：扣分{exc}"
-            continue
-        reason = str(payload.get(f"reason_{key}") or "").strip()
+    result = FactsInput()
+    for row in rows:
+        code = row.indicator.code
+        parsed = parse_indicator(row.rules, row.indicator.name, payload, allow_veto=allow_veto)
+        errors.update(parsed.errors)
+        reason = str(payload.get(f"reason_{code}") or "").strip()
         if len(reason) > MAX_REASON:
-            errors[f"reason_{key}"] = f"{indicator.name}：说明不能超过 {MAX_REASON} 字"
-        problem = reason_rule(indicator, amount, reason)
-        if problem:
-            errors[f"reason_{key}"] = f"{indicator.name}：{problem}"
-        values[indicator.id] = (amount, reason)
+            errors[f"reason_{code}"] = f"{row.indicator.name}：说明不能超过 {MAX_REASON} 字"
+        elif not parsed.errors:
+            problem = reason_rule(row, parsed.facts, reason)
+            if problem:
+                errors[f"reason_{code}"] = f"{row.indicator.name}：{problem}"
+        result.entries[row.indicator] = (parsed.facts, reason)
     if errors:
         raise ValidationFailed("提交内容有误，请按提示修改", errors)
-    pending: list[PendingEvidence] = []
     try:
-        for row in _indicator_rows(ctx):
-            indicator = row["indicator"]
-            pending += store_uploads(
-                ctx.uploads,
-                f"evidence_{indicator.code}",
-                files.get(f"evidence_{indicator.code}", []),
-                indicator.id,
-            )
+        for row in rows:
+            key = f"evidence_{row.indicator.code}"
+            result.evidence += store_uploads(ctx.uploads, key, files.get(key, []), row.indicator.id)
     except ValidationFailed:
-        discard(ctx.uploads, pending)
+        discard(ctx.uploads, result.evidence)
         raise
-    return DeductionInput(values, pending)
+    return result
 
 
 def _evidence_by_indicator(ctx: TaskContext) -> dict[int | None, list[Any]]:
@@ -87,19 +115,11 @@ def _evidence_by_indicator(ctx: TaskContext) -> dict[int | None, list[Any]]:
     return grouped
 
 
-def _field_list(ctx: TaskContext, label: str) -> list[dict[str, Any]]:
-    fields = []
-    for row in _indicator_rows(ctx):
-        i = row["indicator"]
-        fields.append(
-            {
-                "name": f"lost_{i.code}",
-                "type": "decimal",
-                "label": f"{i.code} {i.name} {label}",
-                "min": "0",
-                "max": str(i.max_points),
-            }
-        )
+def _fields(ctx: TaskContext, include_veto: bool) -> list[dict[str, Any]]:
+    fields: list[dict[str, Any]] = []
+    for row in indicator_rows(ctx, include_veto):
+        i = row.indicator
+        fields += describe_fields(row.rules, f"{i.code} {i.name}")
         fields.append({"name": f"reason_{i.code}", "type": "text", "label": f"{i.code} 说明"})
         fields.append({"name": f"evidence_{i.code}", "type": "files", "label": f"{i.code} 佐证材料"})
     return fields
@@ -112,29 +132,36 @@ class SelfReportForm:
 
     def context(self, ctx: TaskContext) -> dict[str, Any]:
         assert ctx.assessment is not None
-        entries = entries_for(ctx.session, ctx.assessment.id, include_drafts=True)
-        lost = lost_by_indicator(entries, ("self",), drafts=True)
-        reasons = {e.indicator_id: e.reason for e in entries if e.stage == "self"}
+        scores = load_scores(ctx.session, ctx.round.scheme, ctx.assessment.id, drafts=True)
+        rows = indicator_rows(ctx, include_veto=False)
+        facts = {r.indicator.id: scores.facts_at("self", r.indicator.id) for r in rows}
         return {
-            "rows": _indicator_rows(ctx),
-            "lost": lost,
-            "reasons": reasons,
+            "rows": rows,
+            "values": {r.indicator.id: prefill(r.rules, facts[r.indicator.id]) for r in rows},
+            "occurrence_rows": {r.indicator.id: occurrence_rows(facts[r.indicator.id]) for r in rows},
+            "reasons": {r.indicator_id: r.reason for r in scores.revisions if r.stage == "self"},
             "evidence": _evidence_by_indicator(ctx),
+            "scores": scores,
             "scheme": ctx.round.scheme,
         }
 
     def fields(self, ctx: TaskContext) -> list[dict[str, Any]]:
-        return _field_list(ctx, "自评扣分")
+        return _fields(ctx, include_veto=False)
 
-    def parse(self, ctx: TaskContext, payload: Payload, files: Files, draft: bool) -> DeductionInput:
-        def reason_rule(indicator: Indicator, amount: Decimal, reason: str) -> str | None:
-            return "有扣分时须填写说明" if amount > 0 and not reason and not draft else None
+    def parse(self, ctx: TaskContext, payload: Payload, files: Files, draft: bool) -> FactsInput:
+        def reason_rule(row: IndicatorRow, facts: list[FactInput], reason: str) -> str | None:
+            if draft or reason or row.indicator.kind == "veto":
+                return None
+            if row.indicator.kind == "bonus":
+                return "申报加分时须填写说明" if facts else None
+            score = preview_score(ctx, row, facts)
+            return "有失分时须填写说明" if score.score < row.indicator.max_points else None
 
-        return _parse_values(ctx, payload, files, reason_rule)
+        return parse_facts(ctx, indicator_rows(ctx, False), payload, files, reason_rule, allow_veto=False)
 
-    def apply(self, ctx: TaskContext, clean: DeductionInput, draft: bool) -> dict[str, Any]:
+    def apply(self, ctx: TaskContext, clean: FactsInput, draft: bool) -> dict[str, Any]:
         assert ctx.assessment is not None
-        save_self_report(ctx.session, ctx.user.id, ctx.assessment, clean.values, draft)
+        save_self_report(ctx.session, ctx.user.id, ctx.assessment, clean.entries, draft)
         attach(ctx.session, ctx.user.id, ctx.assessment, "self", clean.evidence)
         return {"self_report_submitted": True}
 
@@ -146,41 +173,52 @@ class VerificationForm:
 
     def context(self, ctx: TaskContext) -> dict[str, Any]:
         assert ctx.assessment is not None
-        entries = entries_for(ctx.session, ctx.assessment.id, include_drafts=True)
-        self_lost = lost_by_indicator(entries, ("self",))
-        verified = lost_by_indicator(entries, ("self", "verify"), drafts=True)
+        scores = load_scores(ctx.session, ctx.round.scheme, ctx.assessment.id, drafts=True)
+        rows = indicator_rows(ctx, include_veto=True)
+        current = {r.indicator.id: scores.facts_at("verified", r.indicator.id) for r in rows}
         return {
-            "rows": _indicator_rows(ctx),
-            "self_lost": self_lost,
-            "verified_lost": verified,
-            "self_reasons": {e.indicator_id: e.reason for e in entries if e.stage == "self"},
-            "verify_reasons": {e.indicator_id: e.reason for e in entries if e.stage == "verify"},
+            "rows": rows,
+            "self_facts": {r.indicator.id: scores.facts_at("self", r.indicator.id) for r in rows},
+            "values": {r.indicator.id: prefill(r.rules, current[r.indicator.id]) for r in rows},
+            "occurrence_rows": {r.indicator.id: occurrence_rows(current[r.indicator.id]) for r in rows},
+            "self_reasons": {r.indicator_id: r.reason for r in scores.revisions if r.stage == "self"},
+            "reasons": {r.indicator_id: r.reason for r in scores.revisions if r.stage == "verify"},
             "evidence": _evidence_by_indicator(ctx),
-            "scores": compute(ctx.round.scheme, [e for e in entries if not e.is_draft]),
+            "scores": scores,
             "scheme": ctx.round.scheme,
         }
 
     def fields(self, ctx: TaskContext) -> list[dict[str, Any]]:
-        return _field_list(ctx, "核查扣分")
+        return _fields(ctx, include_veto=True)
 
-    def parse(self, ctx: TaskContext, payload: Payload, files: Files, draft: bool) -> DeductionInput:
+    def parse(self, ctx: TaskContext, payload: Payload, files: Files, draft: bool) -> FactsInput:
         assert ctx.assessment is not None
-        self_lost = lost_by_indicator(entries_for(ctx.session, ctx.assessment.id), ("self",))
+        scores = load_scores(ctx.session, ctx.round.scheme, ctx.assessment.id)
+        rows = indicator_rows(ctx, include_veto=True)
+        self_signature = {r.indicator.id: signature(scores.facts_at("self", r.indicator.id)) for r in rows}
 
-        def reason_rule(indicator: Indicator, amount: Decimal, reason: str) -> str | None:
-            changed = amount != self_lost[indicator.id]
-            return "核查扣分与自评不同时须填写调整理由" if changed and not reason and not draft else None
+        def reason_rule(row: IndicatorRow, facts: list[FactInput], reason: str) -> str | None:
+            changed = signature(facts) != self_signature[row.indicator.id]
+            return "核查结果与自评不同时须填写调整理由" if changed and not reason and not draft else None
 
-        # An indicator the inspector left blank is confirmed as self-reported.
+        # An indicator the submission does not mention (an API client, or a page that did not show it)
+        # is confirmed as self-reported; pages mark every indicator they show with f_<code>_present.
         merged = dict(payload)
-        for row in _indicator_rows(ctx):
-            key = f"lost_{row['indicator'].code}"
-            if str(merged.get(key) or "").strip() == "":
-                merged[key] = str(self_lost[row["indicator"].id])
-        return _parse_values(ctx, merged, files, reason_rule)
+        for row in rows:
+            prefix = f"f_{row.indicator.code}_"
+            if not any(key.startswith(prefix) for key in payload):
+                merged.update(prefill(row.rules, scores.facts_at("self", row.indicator.id)))
+        parsed = parse_facts(ctx, rows, merged, files, reason_rule, allow_veto=True)
+        # Only the indicators the inspector changed become adjustments; the rest are confirmed.
+        parsed.entries = {
+            indicator: entry
+            for indicator, entry in parsed.entries.items()
+            if signature(entry[0]) != self_signature[indicator.id]
+        }
+        return parsed
 
-    def apply(self, ctx: TaskContext, clean: DeductionInput, draft: bool) -> dict[str, Any]:
+    def apply(self, ctx: TaskContext, clean: FactsInput, draft: bool) -> dict[str, Any]:
         assert ctx.assessment is not None
-        save_verification(ctx.session, ctx.user.id, ctx.assessment, clean.values, draft)
+        save_verification(ctx.session, ctx.user.id, ctx.assessment, clean.entries, draft)
         attach(ctx.session, ctx.user.id, ctx.assessment, "verify", clean.evidence)
         return {"verified": True}

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -12,30 +12,69 @@ from app.schemes.models import Indicator
 from app.types import Points
 from workflows import clock
 
-ENTRY_STAGES = ("self", "verify", "appeal")
-STAGE_ENTRY_LABELS = {"self": "自评扣分", "verify": "核查调整", "appeal": "申诉撤销"}
+FACT_STAGES = ("self", "verify", "appeal")
+FACT_STAGE_LABELS = {"self": "自评", "verify": "核查", "appeal": "申诉复核"}
+FACT_KIND_LABELS = {
+    "manual": "扣分",
+    "occurrence": "问题",
+    "rate": "比率",
+    "value": "数值",
+    "check": "达标项",
+    "bonus": "加分事项",
+    "veto": "否决事项",
+    "extra": "附加扣分",
+}
 
 
-class ScoreEntry(Base):
-    """扣分记录 — one recorded fact that moves an indicator's score at one stage.
+class Fact(Base):
+    """考核事实 — what was recorded about one indicator at one stage: an occurrence, a rate, a tick.
 
-    ``amount`` is points lost (negative restores points). A stage's score is the
-    indicator maximum less the entries of that stage and the ones before it.
+    Scores are computed from facts by the indicator's rules (app/scoring/engine.py); nobody
+    types a score. A later stage's facts for an indicator replace the earlier ones only where
+    that stage has a revision for it (see IndicatorRevision).
     """
 
-    __tablename__ = "score_entries"
-    __table_args__ = (Index("ix_score_entries_assessment_stage", "assessment_id", "stage"),)
+    __tablename__ = "score_facts"
+    __table_args__ = (Index("ix_score_facts_assessment_stage", "assessment_id", "stage"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("district_assessments.id"))
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
     stage: Mapped[str] = mapped_column(String(10))
-    method: Mapped[str] = mapped_column(String(20), default="manual")
-    amount: Mapped[Decimal] = mapped_column(Points)
+    kind: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[Decimal | None] = mapped_column(Points, nullable=True)
+    found_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    rectified: Mapped[bool] = mapped_column(Boolean, default=True)
+    numerator: Mapped[Decimal | None] = mapped_column(Points, nullable=True)
+    denominator: Mapped[Decimal | None] = mapped_column(Points, nullable=True)
+    value: Mapped[Decimal | None] = mapped_column(Points, nullable=True)
+    item: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    occurred_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    place: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Facts fed by the big-data platform are typed in by inspectors until the interface exists.
+    manual_entry: Mapped[bool] = mapped_column(Boolean, default=True)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    indicator: Mapped[Indicator] = relationship(lazy="joined")
+    recorder: Mapped[User] = relationship(lazy="joined")
+
+
+class IndicatorRevision(Base):
+    """A stage's judgement of one indicator: at verification (核查调整) or review (复核), its facts
+    replace the earlier stage's facts for that indicator; ``reason`` says why."""
+
+    __tablename__ = "indicator_revisions"
+    __table_args__ = (UniqueConstraint("assessment_id", "indicator_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("district_assessments.id"))
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    stage: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text, default="")
     is_draft: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The appeal whose decision withdrew points (no FK: appeals reference entries).
-    appeal_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
 

@@ -1,89 +1,129 @@
-"""Every state change of scores: self-report, verification and appeal entries."""
+"""Every state change of scoring records: the facts and revisions of each stage."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
 from app.rounds.models import DistrictAssessment
-from app.scoring.models import ScoreEntry
+from app.schemes.models import Indicator
+from app.scoring.fact_forms import FactInput
+from app.scoring.models import Fact, IndicatorRevision
 from workflows import clock
 
-ZERO = Decimal(0)
-# Points lost per indicator with the explanation: {indicator_id: (amount, reason)}
-IndicatorValues = dict[int, tuple[Decimal, str]]
+# What one stage records for one indicator: the facts and the explanation.
+StageEntry = tuple[list[FactInput], str]
+SIGNATURE_FIELDS = (
+    "kind",
+    "amount",
+    "found_by",
+    "rectified",
+    "numerator",
+    "denominator",
+    "value",
+    "item",
+    "occurred_on",
+    "place",
+    "description",
+)
 
 
-def parse_points(text: object, maximum: Decimal) -> Decimal:
-    """Points from a form value: a number from 0 to *maximum* with at most two decimals."""
-    raw = str(text if text is not None else "").strip()
-    if raw == "":
-        return ZERO
-    try:
-        value = Decimal(raw)
-    except InvalidOperation as exc:
-        raise ValueError("请输入数字") from exc
-    if not value.is_finite():
-        raise ValueError("请输入数字")
-    if value < 0 or value > maximum:
-        raise ValueError(f"须在 0 到 {maximum} 之间")
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError("最多两位小数")
-    return value.quantize(Decimal("0.01"))
+def _plain(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return "" if value is None else str(value)
 
 
-def entries_for(session: Session, assessment_id: int, include_drafts: bool = False) -> list[ScoreEntry]:
-    query = select(ScoreEntry).where(ScoreEntry.assessment_id == assessment_id)
-    if not include_drafts:
-        query = query.where(ScoreEntry.is_draft.is_(False))
-    return list(session.scalars(query.order_by(ScoreEntry.id)))
+def signature(facts: Iterable[Any]) -> tuple[tuple[str, ...], ...]:
+    """Facts compared by content, whatever their order or storage: did a stage change anything?"""
+    return tuple(sorted(tuple(_plain(getattr(f, name)) for name in SIGNATURE_FIELDS) for f in facts))
 
 
-def lost_by_indicator(
-    entries: list[ScoreEntry], stages: tuple[str, ...], drafts: bool = False
-) -> dict[int, Decimal]:
-    lost: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for entry in entries:
-        if entry.stage in stages and (drafts or not entry.is_draft):
-            lost[entry.indicator_id] += entry.amount
-    return lost
+def summary(facts: Iterable[Any]) -> list[str]:
+    """Short Chinese lines for audit records."""
+    lines = []
+    for f in facts:
+        if f.kind == "rate":
+            lines.append(f"比率 {f.numerator}/{f.denominator}")
+        elif f.kind == "manual":
+            lines.append(f"扣分 {f.amount}")
+        elif f.kind == "value":
+            lines.append(f"数值 {f.value}")
+        else:
+            lines.append(f"{f.kind} {f.item or ''} {f.description}".strip())
+    return lines
 
 
-def _drop_drafts(session: Session, assessment_id: int, stage: str) -> None:
-    session.execute(
-        delete(ScoreEntry).where(
-            ScoreEntry.assessment_id == assessment_id,
-            ScoreEntry.stage == stage,
-            ScoreEntry.is_draft.is_(True),
+def _add_facts(
+    session: Session,
+    user_id: int,
+    assessment: DistrictAssessment,
+    indicator: Indicator,
+    stage: str,
+    facts: Sequence[FactInput],
+    draft: bool,
+) -> None:
+    for f in facts:
+        session.add(
+            Fact(
+                assessment_id=assessment.id,
+                indicator_id=indicator.id,
+                stage=stage,
+                kind=f.kind,
+                amount=f.amount,
+                found_by=f.found_by,
+                rectified=f.rectified,
+                numerator=f.numerator,
+                denominator=f.denominator,
+                value=f.value,
+                item=f.item,
+                occurred_on=f.occurred_on,
+                place=f.place,
+                description=f.description,
+                is_draft=draft,
+                recorded_by=user_id,
+            )
         )
-    )
+
+
+def _clear(session: Session, assessment_id: int, stage: str, drafts_only: bool) -> None:
+    for model in (Fact, IndicatorRevision):
+        query = delete(model).where(model.assessment_id == assessment_id, model.stage == stage)
+        if drafts_only:
+            query = query.where(model.is_draft.is_(True))
+        session.execute(query)
 
 
 def save_self_report(
-    session: Session, user_id: int, assessment: DistrictAssessment, values: IndicatorValues, draft: bool
+    session: Session,
+    user_id: int,
+    assessment: DistrictAssessment,
+    entries: Mapping[Indicator, StageEntry],
+    draft: bool,
 ) -> None:
-    """The district's own deductions; a draft replaces the previous draft."""
-    _drop_drafts(session, assessment.id, "self")
+    """The district's own facts; each save replaces the previous draft."""
+    _clear(session, assessment.id, "self", drafts_only=False)
     after = {}
-    for indicator_id, (amount, reason) in values.items():
-        if amount == 0 and not reason:
+    for indicator, (facts, reason) in entries.items():
+        if not facts and not reason:
             continue
+        _add_facts(session, user_id, assessment, indicator, "self", facts, draft)
         session.add(
-            ScoreEntry(
+            IndicatorRevision(
                 assessment_id=assessment.id,
-                indicator_id=indicator_id,
+                indicator_id=indicator.id,
                 stage="self",
-                amount=amount,
                 reason=reason,
                 is_draft=draft,
                 recorded_by=user_id,
             )
         )
-        after[indicator_id] = str(amount)
+        after[indicator.code] = summary(facts)
     if not draft:
         assessment.self_submitted_at = clock.now()
     audit(
@@ -99,28 +139,28 @@ def save_self_report(
 
 
 def save_verification(
-    session: Session, user_id: int, assessment: DistrictAssessment, verified: IndicatorValues, draft: bool
+    session: Session,
+    user_id: int,
+    assessment: DistrictAssessment,
+    changes: Mapping[Indicator, StageEntry],
+    draft: bool,
 ) -> None:
-    """The inspector's verified points lost; each difference from the self-report is an adjustment."""
-    _drop_drafts(session, assessment.id, "verify")
-    self_lost = lost_by_indicator(entries_for(session, assessment.id), ("self",))
-    adjustments = {}
-    for indicator_id, (lost, reason) in verified.items():
-        adjustment = lost - self_lost[indicator_id]
-        if adjustment == 0:
-            continue
+    """核查调整: for each indicator the inspector changed, their facts replace the self-report's."""
+    _clear(session, assessment.id, "verify", drafts_only=True)
+    after = {}
+    for indicator, (facts, reason) in changes.items():
+        _add_facts(session, user_id, assessment, indicator, "verify", facts, draft)
         session.add(
-            ScoreEntry(
+            IndicatorRevision(
                 assessment_id=assessment.id,
-                indicator_id=indicator_id,
+                indicator_id=indicator.id,
                 stage="verify",
-                amount=adjustment,
                 reason=reason,
                 is_draft=draft,
                 recorded_by=user_id,
             )
         )
-        adjustments[indicator_id] = {"self": str(self_lost[indicator_id]), "verified": str(lost)}
+        after[indicator.code] = {"facts": summary(facts), "reason": reason}
     if not draft:
         assessment.verified_by = user_id
         assessment.verified_at = clock.now()
@@ -129,56 +169,63 @@ def save_verification(
         user_id,
         "score.verify_draft" if draft else "score.verify_submit",
         ("assessment", assessment.id),
-        f"{assessment.district.name} {'暂存' if draft else '提交'}核查结果",
-        after=adjustments,
+        f"{assessment.district.name} {'暂存' if draft else '提交'}核查结果，调整 {len(changes)} 项",
+        after=after,
         scope=assessment,
     )
     session.flush()
 
 
+def record_review(
+    session: Session,
+    user_id: int,
+    assessment: DistrictAssessment,
+    indicator: Indicator,
+    facts: Sequence[FactInput],
+    reason: str,
+) -> IndicatorRevision:
+    """申诉复核: the reviewer's facts for an appealed indicator replace the verification's."""
+    _add_facts(session, user_id, assessment, indicator, "appeal", facts, draft=False)
+    revision = IndicatorRevision(
+        assessment_id=assessment.id,
+        indicator_id=indicator.id,
+        stage="appeal",
+        reason=reason,
+        recorded_by=user_id,
+    )
+    session.add(revision)
+    session.flush()
+    return revision
+
+
 def close_overdue_self_report(session: Session, assessment: DistrictAssessment) -> None:
     """Deadline passed: the saved draft counts as submitted and the district is flagged 逾期未报."""
-    drafts = list(
-        session.scalars(
-            select(ScoreEntry).where(
-                ScoreEntry.assessment_id == assessment.id,
-                ScoreEntry.stage == "self",
-                ScoreEntry.is_draft.is_(True),
-            )
-        )
-    )
-    for entry in drafts:
-        entry.is_draft = False
+    counted = 0
+    for model in (Fact, IndicatorRevision):
+        counted += session.execute(
+            update(model)
+            .where(model.assessment_id == assessment.id, model.stage == "self", model.is_draft.is_(True))
+            .values(is_draft=False)
+        ).rowcount
     assessment.self_overdue = True
     audit(
         session,
         None,
         "score.self_overdue",
         ("assessment", assessment.id),
-        f"{assessment.district.name} 自评逾期未报，草稿 {len(drafts)} 条视为提交",
+        f"{assessment.district.name} 自评逾期未报，已暂存的内容视为提交",
+        after={"records": counted},
         scope=assessment,
     )
 
 
-def withdraw_adjustment(
-    session: Session,
-    user_id: int,
-    assessment: DistrictAssessment,
-    appeal_id: int,
-    indicator_id: int,
-    amount: Decimal,
-    reason: str,
-) -> ScoreEntry:
-    """An upheld appeal gives back *amount* points of a verified adjustment."""
-    entry = ScoreEntry(
-        assessment_id=assessment.id,
-        indicator_id=indicator_id,
-        stage="appeal",
-        amount=-amount,
-        reason=reason,
-        appeal_id=appeal_id,
-        recorded_by=user_id,
+def stage_facts(session: Session, assessment_id: int, stage: str, indicator_id: int) -> list[Fact]:
+    return list(
+        session.scalars(
+            select(Fact)
+            .where(
+                Fact.assessment_id == assessment_id, Fact.stage == stage, Fact.indicator_id == indicator_id
+            )
+            .order_by(Fact.id)
+        )
     )
-    session.add(entry)
-    session.flush()
-    return entry

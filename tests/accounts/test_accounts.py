@@ -11,7 +11,7 @@ from app.accounts.models import User
 from app.accounts.passwords import password_problems
 from app.db import db
 from app.tasks.models import TaskRecord
-from tests.helpers import district_ids, issue_round, task_of
+from tests.helpers import district_ids, full_marks, issue_round, task_of
 from workflows import clock
 
 pytestmark = pytest.mark.db
@@ -123,7 +123,7 @@ def test_admin_reassigns_a_claimed_task(app, demo, client_as) -> None:
     admin = client_as("admin")
     issue_round(admin)
     gusu = client_as("liaison_gusu")
-    gusu.post(f"/tasks/{task_of('self_report', ids['gusu']).id}", data={"action": "submit"})
+    gusu.post(f"/tasks/{task_of('self_report', ids['gusu']).id}", data=full_marks({"action": "submit"}))
     record = task_of("verification", ids["gusu"])
     inspector1 = client_as("inspector1")
     assert inspector1.post(f"/tasks/{record.id}/claim").status_code == 302

@@ -8,8 +8,7 @@ from sqlalchemy import select
 from app.db import db
 from app.demo import DEMO_PASSWORD
 from app.rounds.models import Round
-from app.schemes.models import Scheme
-from tests.helpers import district_ids, issue_round, task_of
+from tests.helpers import district_ids, full_marks, issue_round, occurrence, task_of
 
 pytestmark = pytest.mark.db
 
@@ -54,21 +53,18 @@ def test_liaison_completes_self_report_through_the_api(app, demo, client_as) -> 
     task_id = inbox["items"][0]["id"]
     detail = client.get(f"/api/tasks/{task_id}", headers=headers).get_json()
     names = {f["name"] for f in detail["fields"]}
-    leaves = db.session.scalar(select(Scheme)).scored_leaves
-    assert {"lost_ZF0101", "reason_ZF0101", "evidence_ZF0101"} <= names
-    assert len(names) == len(leaves) * 3 == 66
+    assert {"f_ZF0301_numerator", "f_ZF0301_denominator", "reason_ZF0301", "evidence_ZF0301"} <= names
+    assert "f_ZF0101_occ{n}_desc|_place|_date|_found_by|_unrectified" in names
+    assert {"f_DW05_item_rules", "f_DW05_extra_late_report"} <= names
+    assert not any(name.startswith("f_VETO_") for name in names)  # veto items are the inspectors' to record
 
-    bad = client.post(
-        f"/api/tasks/{task_id}/complete", json={"values": {"lost_ZF0101": "9"}}, headers=headers
-    )
+    values = {"f_ZF0301_numerator": "101", "f_ZF0301_denominator": "100"}
+    bad = client.post(f"/api/tasks/{task_id}/complete", json={"values": values}, headers=headers)
     assert bad.status_code == 422
-    assert "须在 0 到 6 之间" in bad.get_json()["fields"]["lost_ZF0101"]
+    assert bad.get_json()["fields"]["f_ZF0301_numerator"] == "按期处置率：分子不能大于分母"
 
-    good = client.post(
-        f"/api/tasks/{task_id}/complete",
-        json={"values": {"lost_ZF0101": "1.5", "reason_ZF0101": "卫片发现未制止"}},
-        headers=headers,
-    )
+    values = full_marks({**occurrence("ZF0101", 1, "卫片发现未制止", "city"), "reason_ZF0101": "已整改"})
+    good = client.post(f"/api/tasks/{task_id}/complete", json={"values": values}, headers=headers)
     assert good.status_code == 200 and good.get_json()["state"] == "completed"
     again = client.post(f"/api/tasks/{task_id}/complete", json={"values": {}}, headers=headers)
     assert again.status_code == 409
@@ -79,7 +75,7 @@ def test_liaison_completes_self_report_through_the_api(app, demo, client_as) -> 
     assert status["districts"][0]["stage"] == "verification"
     scores = client.get(f"/api/rounds/{round_id}/scores", headers=headers).get_json()
     zf0101 = next(s for s in scores["district_detail"] if s["code"] == "ZF0101")
-    assert zf0101["scores"] == {"self": "4.50"}  # verified and final stay hidden until released/published
+    assert zf0101["scores"] == {"self": "5.00"}  # verified and final stay hidden until released/published
     assert scores["results"] == []
 
     inspector = token_for(client, "inspector1")
@@ -96,7 +92,7 @@ def test_cookie_session_posts_need_the_csrf_header(app, demo, client_as) -> None
     issue_round(client_as("admin"))
     inspector = client_as("inspector1")
     gusu = client_as("liaison_gusu")
-    gusu.post(f"/tasks/{task_of('self_report', ids['gusu']).id}", data={"action": "submit"})
+    gusu.post(f"/tasks/{task_of('self_report', ids['gusu']).id}", data=full_marks({"action": "submit"}))
     record = task_of("verification", ids["gusu"])
     refused = inspector.client.post(f"/api/tasks/{record.id}/claim")
     assert refused.status_code == 400 and refused.get_json()["error"] == "csrf"

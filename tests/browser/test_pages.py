@@ -21,6 +21,7 @@ from app.schemes.models import Indicator
 from app.tasks.models import TaskRecord
 from tests.browser.conftest import DESKTOP, PHONE, LiveServer
 from tests.conftest import Browser as ClientBrowser
+from tests.helpers import full_marks, occurrence
 
 pytestmark = pytest.mark.browser
 
@@ -87,8 +88,12 @@ def test_liaison_submits_self_report_with_evidence(
     assert_no_sideways_scroll(page)
     screenshot(page, "self-report-phone", full_page=False)
 
+    # Every achieved checklist item is ticked (the bonus claim is left alone).
+    for box in page.locator('input[type=checkbox][name*="_item_"]:not([name^="f_BONUS_"])').all():
+        box.check()
     indicator = page.locator("#ind-ZF0301")
-    indicator.get_by_label("扣分").fill("0.5")
+    indicator.get_by_label("分子（达标数）").fill("942")
+    indicator.get_by_label("分母（应办数）").fill("1000")
     indicator.get_by_label("说明").fill("按期处置率 94.2%，低于 95%")
     indicator.get_by_label("佐证材料").set_input_files(str(jpeg(tmp_path / "现场.jpg")))
     indicator.scroll_into_view_if_needed()
@@ -164,7 +169,9 @@ def test_inspector_claims_verification_on_phone(
     record = ready_task(live_server, "self_report", "wuzhong")
     response = liaison.post(
         f"/tasks/{record.id}",
-        data={"action": "submit", "lost_DW03": "1.50", "reason_DW03": "暗访发现 2 人次着装不规范"},
+        data=full_marks(
+            {"action": "submit", **occurrence("DW03", 1, "2 人次着装不规范"), "reason_DW03": "暗访发现"}
+        ),
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
 
@@ -187,7 +194,7 @@ def test_inspector_claims_verification_on_phone(
     assert_no_sideways_scroll(page)
     screenshot(page, "verification-claimed-phone", full_page=False)
     page.locator("#ind-DW03").scroll_into_view_if_needed()
-    expect(page.locator("#ind-DW03")).to_contain_text("暗访发现 2 人次着装不规范")
+    expect(page.locator("#ind-DW03")).to_contain_text("2 人次着装不规范")
     screenshot(page, "verification-indicator-phone", full_page=False)
     claimed_by = in_app(live_server, lambda: ready_task(live_server, "verification", "wuzhong").claimed_by)
     assert claimed_by is not None

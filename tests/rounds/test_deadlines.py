@@ -14,7 +14,7 @@ from app.rounds.issuing import issue_round
 from app.rounds.models import DistrictAssessment
 from app.scheduler import fire_due
 from app.schemes.models import Scheme
-from app.scoring.models import ScoreEntry
+from app.scoring.models import Fact
 from app.tasks.models import TaskRecord
 from tests.helpers import district_ids, task_of
 from workflows import clock
@@ -46,7 +46,10 @@ def test_overdue_self_report_closes_and_counts_the_draft(app, demo, client_as) -
     assert record.due_at is not None and abs((record.due_at - due).total_seconds()) < 1
 
     gusu = client_as("liaison_gusu")
-    gusu.post(f"/tasks/{record.id}", data={"action": "draft", "lost_DW05": "1", "reason_DW05": "台账迟报"})
+    gusu.post(
+        f"/tasks/{record.id}",
+        data={"action": "draft", "f_DW05_extra_late_report": "1", "reason_DW05": "台账迟报"},
+    )
     assert fire_due() == 0  # nothing is due yet
     time.sleep(max(0.0, (due - clock.now()).total_seconds()) + 0.3)
     assert fire_due() == 2
@@ -57,8 +60,8 @@ def test_overdue_self_report_closes_and_counts_the_draft(app, demo, client_as) -
     )
     assert assessment.self_overdue and assessment.stage == "verification"
     instance_id = assessment.instance_id
-    entry = db.session.scalar(select(ScoreEntry))
-    assert not entry.is_draft and entry.amount == 1
+    fact = db.session.scalar(select(Fact))
+    assert not fact.is_draft and (fact.kind, fact.item) == ("extra", "late_report")
     assert db.session.get(TaskRecord, record.id).state == "cancelled"
     assert task_of("verification", ids["gusu"]).due_at is not None
     late = gusu.post(f"/tasks/{record.id}", data={"action": "submit"}, follow_redirects=True)

@@ -1,4 +1,4 @@
-"""A whole round for the six districts through HTTP, logged in as each role."""
+"""A whole round for the six districts through HTTP, logged in as each role, scored by the rules."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from app.audit.models import AuditRecord
 from app.db import db
 from app.evidence.models import EvidenceFile
 from app.rounds.models import DistrictAssessment, Round, RoundResult
-from app.scoring.models import ScoreEntry
-from tests.helpers import district_ids, inbox_ids, issue_round, task_of
+from app.rounds.operations import scores_of
+from app.scoring.models import Fact, IndicatorRevision
+from tests.helpers import district_ids, full_marks, inbox_ids, issue_round, occurrence, task_of
 
 pytestmark = pytest.mark.db
 
@@ -28,7 +29,16 @@ def jpeg_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def test_full_round_with_upheld_and_rejected_appeals(app, demo, client_as):
+def stage_totals(code: str) -> tuple[Decimal, Decimal, Decimal]:
+    db.session.expire_all()
+    assessment = db.session.scalar(
+        select(DistrictAssessment).where(DistrictAssessment.district_id == district_ids()[code])
+    )
+    scores = scores_of(db.session, assessment.round, assessment)
+    return scores.total("self"), scores.total("verified"), scores.total("final")
+
+
+def test_full_round_scored_from_facts_with_upheld_and_rejected_appeals(app, demo, client_as):
     ids = district_ids()
     admin = client_as("admin")
     response = issue_round(admin)
@@ -36,76 +46,104 @@ def test_full_round_with_upheld_and_rejected_appeals(app, demo, client_as):
     round_ = db.session.scalar(select(Round))
     assert round_.status == "running" and round_.districts_total == 6
 
-    # Self-report: district i loses i * 0.5 on ZF0301; 吴江 attaches a photo.
+    # Self-report: district i handled (95 − i) % of its cases on time (0.3 lost per point below 95);
+    # 相城 claims a bonus; 吴江 attaches a photo.
     for i, code in enumerate(CODES):
         liaison = client_as(f"liaison_{code}")
-        tasks = inbox_ids(liaison)
         record = task_of("self_report", ids[code])
-        assert tasks == [record.id], "a liaison sees exactly their own district's self-report"
+        assert inbox_ids(liaison) == [record.id], "a liaison sees exactly their own district's self-report"
         page = liaison.get(f"/tasks/{record.id}").get_data(as_text=True)
-        assert "ZF0101" in page and "新增违建发现与制止" in page
-        data = {"action": "submit"}
+        assert "ZF0101" in page and "新增违建发现与制止" in page and "f_ZF0301_numerator" in page
+        data = {"action": "submit", "f_ZF0301_numerator": str(95 - i), "f_ZF0301_denominator": "100"}
         if i:
-            data.update(
-                {"lost_ZF0301": str(Decimal("0.5") * i), "reason_ZF0301": f"按期处置率低于 95%（{i}）"}
-            )
+            data["reason_ZF0301"] = f"按期处置率 {95 - i}%，低于 95%"
+        if code == "xiangcheng":
+            data.update({"f_BONUS_item_promotion": "1", "reason_BONUS": "经验做法获省级推广"})
         if code == "wujiang":
             data["evidence_ZF0101"] = (io.BytesIO(jpeg_bytes()), "现场.jpg")
-        response = liaison.post(f"/tasks/{record.id}", data=data, content_type="multipart/form-data")
-        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        response = liaison.post(
+            f"/tasks/{record.id}", data=full_marks(data), content_type="multipart/form-data"
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     assert db.session.scalar(select(EvidenceFile)).original_name == "现场.jpg"
+    assert stage_totals("gusu")[0] == Decimal("74.10")
+    assert stage_totals("xiangcheng")[0] == Decimal("75.00")  # 74.40 + 1 bonus, capped at the scheme total
 
-    # Verification: inspector1 adds 1.0 on ZF0101 for 吴江 and 2.0 on DW03 for 吴中; confirms the rest.
+    # Verification: inspector1 records a media-found case on ZF0101 for 吴江 (1 × 2 = 2 points) and a
+    # case found by the higher level on DW03 for 吴中 (0.5 × 2); the others are confirmed unchanged.
     inspector = client_as("inspector1")
     assert len(inbox_ids(inspector)) == 6
-    adjustments = {"wujiang": ("ZF0101", "1.00"), "wuzhong": ("DW03", "2.00")}
+    adjustments = {
+        "wujiang": {
+            "f_ZF0101_present": "1",
+            **occurrence("ZF0101", 1, "新增违建未制止", "media", "松陵镇"),
+            "reason_ZF0101": "暗访发现新增违建，媒体已曝光",
+        },
+        "wuzhong": {
+            "f_DW03_present": "1",
+            **occurrence("DW03", 1, "执勤人员未着制服", "superior"),
+            "reason_DW03": "省厅督查发现",
+        },
+    }
     for code in CODES:
         record = task_of("verification", ids[code])
         assert inspector.post(f"/tasks/{record.id}/claim").status_code == 302
-        data = {"action": "submit"}
-        if code in adjustments:
-            indicator, amount = adjustments[code]
-            data.update({f"lost_{indicator}": amount, f"reason_{indicator}": "暗访发现问题"})
-        response = inspector.post(f"/tasks/{record.id}", data=data)
-        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        page = inspector.get(f"/tasks/{record.id}").get_data(as_text=True)
+        assert "自评事实" in page
+        response = inspector.post(
+            f"/tasks/{record.id}", data={"action": "submit", **adjustments.get(code, {})}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    assert stage_totals("wujiang")[:2] == (Decimal("75.00"), Decimal("73.00"))
+    assert stage_totals("wuzhong")[:2] == (Decimal("74.70"), Decimal("73.70"))
+    assert stage_totals("gusu")[:2] == (Decimal("74.10"), Decimal("74.10"))
 
     # Confirmation: 吴江 and 吴中 appeal their adjustment; the others accept.
     for code in CODES:
         liaison = client_as(f"liaison_{code}")
         record = task_of("result_confirmation", ids[code])
         if code in adjustments:
-            db.session.expire_all()
-            assessment = db.session.get(DistrictAssessment, record.assessment_id)
             page = liaison.get(f"/tasks/{record.id}").get_data(as_text=True)
-            entry_id = int(page.split('name="appeal_')[1].split('"')[0])
+            revision_id = int(page.split('name="appeal_')[1].split('"')[0])
             data = {
                 "decision": "appeal",
-                f"appeal_{entry_id}": "1",
-                f"appeal_reason_{entry_id}": "该处已于检查前整改完毕",
+                f"appeal_{revision_id}": "1",
+                f"appeal_reason_{revision_id}": "检查前已整改",
             }
-            assert assessment.released_at is not None
         else:
             data = {"decision": "accept"}
         response = liaison.post(f"/tasks/{record.id}", data=data)
-        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        assert response.status_code == 302, response.get_data(as_text=True)[:3000]
 
     # Review (回避): inspector1 made the adjustments and must not see or decide them.
     review_ids = [task_of("appeal_review", ids[c]).id for c in adjustments]
     assert not set(review_ids) & set(inbox_ids(inspector))
     assert inspector.get(f"/tasks/{review_ids[0]}").status_code == 404
+    appeals = db.session.scalars(select(Appeal).order_by(Appeal.id)).all()
     reviewer = client_as("inspector2")
-    appeal = db.session.scalar(select(Appeal).where(Appeal.adjustment.has()).order_by(Appeal.id))
     response = reviewer.post(
         f"/tasks/{review_ids[0]}",
-        data={f"decision_{appeal.id}": "upheld", f"decision_reason_{appeal.id}": "整改照片早于检查时间"},
+        data={
+            f"decision_{appeals[0].id}": "upheld",
+            f"decision_reason_{appeals[0].id}": "整改照片早于检查时间",
+        },
     )
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    second = db.session.scalars(select(Appeal).order_by(Appeal.id)).all()[1]
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     response = admin.post(
         f"/tasks/{review_ids[1]}",
-        data={f"decision_{second.id}": "rejected", f"decision_reason_{second.id}": "现场照片证据充分"},
+        data={
+            f"decision_{appeals[1].id}": "rejected",
+            f"decision_reason_{appeals[1].id}": "督查照片证据充分",
+        },
     )
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    assert stage_totals("wujiang") == (Decimal("75.00"), Decimal("73.00"), Decimal("75.00"))
+    assert stage_totals("wuzhong") == (Decimal("74.70"), Decimal("73.70"), Decimal("73.70"))
+    db.session.expire_all()
+    assert [a.withdrawn for a in db.session.scalars(select(Appeal).order_by(Appeal.id))] == [
+        Decimal("2.00"),
+        Decimal("0.00"),
+    ]
 
     # Every district done: the round moves to 汇总定分; nothing is visible to districts yet.
     db.session.expire_all()
@@ -125,29 +163,46 @@ def test_full_round_with_upheld_and_rejected_appeals(app, demo, client_as):
     db.session.expire_all()
     round_ = db.session.get(Round, round_.id)
     assert round_.status == "published"
-    results = {r.district.code: (r.total, r.rank) for r in db.session.scalars(select(RoundResult))}
+    results = {r.district.code: (r.total, r.rank, r.grade) for r in db.session.scalars(select(RoundResult))}
     assert results == {
-        "wujiang": (Decimal("75.00"), 1),
-        "xiangcheng": (Decimal("74.00"), 2),
-        "gusu": (Decimal("73.50"), 3),
-        "sip": (Decimal("73.00"), 4),
-        "wuzhong": (Decimal("72.50"), 5),
-        "snd": (Decimal("72.50"), 5),
+        "wujiang": (Decimal("75.00"), 1, "优"),
+        "xiangcheng": (Decimal("75.00"), 1, "优"),
+        "gusu": (Decimal("74.10"), 3, "优"),
+        "sip": (Decimal("73.80"), 4, "优"),
+        "wuzhong": (Decimal("73.70"), 5, "优"),
+        "snd": (Decimal("73.50"), 6, "优"),
     }
     page = liaison.get(f"/rounds/{round_.id}/results").get_data(as_text=True)
-    assert "苏州高新区" in page and "72.50" in page and "75.00" in page
+    assert "苏州高新区" in page and "73.50" in page and "75.00" in page
     # Published totals are public to districts; another district's detail is not.
     assert liaison.get(f"/rounds/{round_.id}/districts/{ids['wujiang']}").status_code == 404
-    assert liaison.get(f"/rounds/{round_.id}/districts/{ids['gusu']}").status_code == 200
+    own = (
+        client_as("liaison_wuzhong")
+        .get(f"/rounds/{round_.id}/districts/{ids['wuzhong']}")
+        .get_data(as_text=True)
+    )
+    assert "执勤人员未着制服" in own and "省厅督查发现" in own and "上级督查" in own
     actions = set(db.session.scalars(select(AuditRecord.action)))
-    assert {"round.issue", "score.self_submit", "appeal.decide", "round.publish", "task.complete"} <= actions
+    assert {
+        "round.issue",
+        "score.self_submit",
+        "score.verify_submit",
+        "appeal.decide",
+        "round.publish",
+    } <= actions
+    # Upholding 吴江's appeal restored its self-reported facts for ZF0101 (none) as the review's facts.
+    review = db.session.scalar(select(IndicatorRevision).where(IndicatorRevision.stage == "appeal"))
+    assert review.indicator.code == "ZF0101"
+    assert db.session.scalar(select(Fact).where(Fact.stage == "appeal")) is None
 
-    # Recomputing the published round from its records gives exactly the published scores.
+    # Recomputing the published round from its stored facts gives exactly the published scores.
     runner = app.test_cli_runner()
     result = runner.invoke(args=["round", "recompute", str(round_.id)])
     assert result.exit_code == 0 and "一致" in result.output
     with db.transaction() as session:
-        entry = session.scalar(select(ScoreEntry).where(ScoreEntry.stage == "self"))
-        entry.amount += 1  # tampering with a stored record
+        fact = session.scalar(
+            select(Fact).where(Fact.kind == "rate", Fact.stage == "self").order_by(Fact.id.desc())
+        )
+        fact.numerator -= 1  # tampering with a stored record
     result = runner.invoke(args=["round", "recompute", str(round_.id)])
     assert result.exit_code != 0 and "总分 已存" in result.output

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from app.appeals.models import Appeal
 from app.db import db
 from app.rounds.models import DistrictAssessment, Round
+from app.rounds.operations import scores_of
 from app.tasks.models import TaskRecord
-from tests.helpers import district_ids, inbox_ids, issue_round, task_of
+from tests.helpers import district_ids, full_marks, inbox_ids, issue_round, occurrence, task_of
 from workflows import clock
 
 pytestmark = pytest.mark.db
@@ -21,7 +24,7 @@ def _complete_districts(client_as, codes: list[str]) -> None:
     inspector = client_as("inspector1")
     for code in codes:
         liaison = client_as(f"liaison_{code}")
-        liaison.post(f"/tasks/{task_of('self_report', ids[code]).id}", data={"action": "submit"})
+        liaison.post(f"/tasks/{task_of('self_report', ids[code]).id}", data=full_marks({"action": "submit"}))
         inspector.post(f"/tasks/{task_of('verification', ids[code]).id}", data={"action": "submit"})
         liaison.post(f"/tasks/{task_of('result_confirmation', ids[code]).id}", data={"decision": "accept"})
 
@@ -65,7 +68,7 @@ def test_diagram_marks_completed_and_active_steps(app, demo, client_as) -> None:
     admin = client_as("admin")
     issue_round(admin)
     client_as("liaison_gusu").post(
-        f"/tasks/{task_of('self_report', ids['gusu']).id}", data={"action": "submit"}
+        f"/tasks/{task_of('self_report', ids['gusu']).id}", data=full_marks({"action": "submit"})
     )
     assessment = db.session.scalar(
         select(DistrictAssessment).where(DistrictAssessment.district_id == ids["gusu"])
@@ -83,7 +86,7 @@ def test_inspector_releases_a_claimed_task_back_to_the_pool(app, demo, client_as
     ids = district_ids()
     issue_round(client_as("admin"))
     client_as("liaison_gusu").post(
-        f"/tasks/{task_of('self_report', ids['gusu']).id}", data={"action": "submit"}
+        f"/tasks/{task_of('self_report', ids['gusu']).id}", data=full_marks({"action": "submit"})
     )
     record = task_of("verification", ids["gusu"])
     first, second = client_as("inspector1"), client_as("inspector2")
@@ -93,3 +96,48 @@ def test_inspector_releases_a_claimed_task_back_to_the_pool(app, demo, client_as
     assert record.id in inbox_ids(second)
     db.session.expire_all()
     assert db.session.get(TaskRecord, record.id).claimed_by is None
+
+
+def test_appeal_upheld_in_part_keeps_some_of_the_adjustment(app, demo, client_as) -> None:
+    ids = district_ids()
+    issue_round(client_as("admin"), district_ids=[ids["gusu"]])
+    gusu = client_as("liaison_gusu")
+    gusu.post(f"/tasks/{task_of('self_report', ids['gusu']).id}", data=full_marks({"action": "submit"}))
+    two_cases = {
+        "f_DW03_present": "1",
+        **occurrence("DW03", 1, "未着制服"),
+        **occurrence("DW03", 2, "脱岗"),
+        "reason_DW03": "暗访发现两人次",
+    }
+    client_as("inspector1").post(
+        f"/tasks/{task_of('verification', ids['gusu']).id}", data={"action": "submit", **two_cases}
+    )
+    page = gusu.get(f"/tasks/{task_of('result_confirmation', ids['gusu']).id}").get_data(as_text=True)
+    assert "自评 5.00 → 核查 4.00" in page
+    revision_id = int(page.split('name="appeal_')[1].split('"')[0])
+    gusu.post(
+        f"/tasks/{task_of('result_confirmation', ids['gusu']).id}",
+        data={
+            "decision": "appeal",
+            f"appeal_{revision_id}": "1",
+            f"appeal_reason_{revision_id}": "脱岗系外勤",
+        },
+    )
+    review = task_of("appeal_review", ids["gusu"])
+    appeal_id = db.session.scalar(select(Appeal.id))
+    reviewer = client_as("inspector2")
+    unchanged = {f"decision_{appeal_id}": "partly", f"decision_reason_{appeal_id}": "部分属实", **two_cases}
+    refused = reviewer.post(f"/tasks/{review.id}", data=unchanged).get_data(as_text=True)
+    assert "部分成立时复核后的得分须高于核查分 4.00、低于自评分 5.00" in refused
+    one_case = {**unchanged, "f_DW03_occ2_desc": ""}
+    assert reviewer.post(f"/tasks/{review.id}", data=one_case).status_code == 302
+    db.session.expire_all()
+    appeal = db.session.get(Appeal, appeal_id)
+    assert (appeal.decision, appeal.withdrawn) == ("partly", Decimal("0.50"))
+    assessment = db.session.scalar(select(DistrictAssessment))
+    scores = scores_of(db.session, assessment.round, assessment)
+    assert [scores.leaf(s, "DW03").score for s in ("self", "verified", "final")] == [
+        Decimal("5.00"),
+        Decimal("4.00"),
+        Decimal("4.50"),
+    ]

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from app.db import db
 from app.evidence.models import EvidenceFile
 from app.rounds.models import DistrictAssessment, Round
-from tests.helpers import district_ids, issue_round, task_of
+from app.schemes.models import Indicator
+from tests.helpers import district_ids, full_marks, issue_round, occurrence, task_of
 
 pytestmark = pytest.mark.db
 
@@ -37,12 +38,14 @@ def world(app, demo, client_as):
     record = task_of("self_report", ids["gusu"])
     response = gusu.post(
         f"/tasks/{record.id}",
-        data={
-            "action": "submit",
-            "lost_DW03": "1",
-            "reason_DW03": "着装不规范",
-            "evidence_DW03": (io.BytesIO(jpeg()), "着装.jpg"),
-        },
+        data=full_marks(
+            {
+                "action": "submit",
+                **occurrence("DW03", 1, "着装不规范"),
+                "reason_DW03": "着装不规范",
+                "evidence_DW03": (io.BytesIO(jpeg()), "着装.jpg"),
+            }
+        ),
         content_type="multipart/form-data",
     )
     assert response.status_code == 302
@@ -57,6 +60,8 @@ def world(app, demo, client_as):
         "instance": assessment.instance_id,
         "task": task_of("verification", ids["gusu"]).id,
         "evidence": db.session.scalar(select(EvidenceFile.id)),
+        "scheme": round_.scheme_id,
+        "indicator": db.session.scalar(select(Indicator.id).where(Indicator.code == "ZF0301")),
         "user": 2,
     }
 
@@ -102,6 +107,28 @@ def access_table(w: dict) -> list[tuple[str, str, str, set[str]]]:
         ("api.draft", "POST", f"/api/tasks/{t}/draft", {"inspector1", "admin"}),
         ("api.get_round", "GET", f"/api/rounds/{r}", LOGGED_IN),
         ("api.get_scores", "GET", f"/api/rounds/{r}/scores", LOGGED_IN),
+        *scheme_routes(w["scheme"], w["indicator"]),
+    ]
+
+
+def scheme_routes(s: int, i: int) -> list[tuple[str, str, str, set[str]]]:
+    """考核细则: city staff read, the administrator changes (the world's scheme is locked by its round)."""
+    indicator = f"/schemes/{s}/indicators/{i}"
+    return [
+        ("schemes.index", "GET", "/schemes", CITY),
+        ("schemes.show", "GET", f"/schemes/{s}", CITY),
+        ("schemes.export", "GET", f"/schemes/{s}/export.xlsx", CITY),
+        ("schemes.export", "GET", f"/schemes/{s}/export.json", CITY),
+        ("schemes.import_scheme", "POST", "/schemes/import", {"admin"}),
+        ("schemes.clone", "POST", f"/schemes/{s}/clone", {"admin"}),
+        ("schemes.activate", "POST", f"/schemes/{s}/activate", {"admin"}),
+        ("schemes.new_indicator", "GET", f"/schemes/{s}/indicators/new", {"admin"}),
+        ("schemes.new_indicator", "POST", f"/schemes/{s}/indicators/new", {"admin"}),
+        ("schemes.edit_indicator", "GET", f"{indicator}/edit", {"admin"}),
+        ("schemes.edit_indicator", "POST", f"{indicator}/edit", {"admin"}),
+        ("schemes.shift_indicator", "POST", f"{indicator}/shift", {"admin"}),
+        ("schemes.move_indicator", "POST", f"{indicator}/move", {"admin"}),
+        ("schemes.delete_indicator", "POST", f"{indicator}/delete", {"admin"}),
     ]
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 import app.tasks.operations as task_operations
 from app.audit.models import AuditRecord
 from app.db import db
-from app.scoring.models import ScoreEntry
-from tests.helpers import district_ids, issue_round, task_of
+from app.scoring.models import Fact
+from tests.helpers import district_ids, full_marks, issue_round, task_of
 
 pytestmark = pytest.mark.db
 
@@ -41,12 +41,13 @@ def test_two_sessions_submitting_the_same_task_apply_it_once(app, demo, client_a
     results: dict[str, Any] = {}
 
     def submit(name: str, client: Any, amount: str) -> None:
-        form = {"action": "submit", "lost_ZF0301": amount, "reason_ZF0301": f"{name} 提交"}
+        form = full_marks({"action": "submit", "f_ZF0301_numerator": amount, "f_ZF0301_denominator": "100",
+                           "reason_ZF0301": f"{name} 提交"})
         results[name] = client.post(f"/tasks/{record.id}", data=form)
 
     threads = [
-        threading.Thread(target=submit, args=("desk", first, "1")),
-        threading.Thread(target=submit, args=("phone", second, "2")),
+        threading.Thread(target=submit, args=("desk", first, "91")),
+        threading.Thread(target=submit, args=("phone", second, "92")),
     ]
     for thread in threads:
         thread.start()
@@ -60,8 +61,8 @@ def test_two_sessions_submitting_the_same_task_apply_it_once(app, demo, client_a
     assert "已被他人处理" in page or "已处理或已被取消" in page
 
     db.session.expire_all()
-    entries = db.session.scalars(select(ScoreEntry).where(ScoreEntry.stage == "self")).all()
-    assert len(entries) == 1 and entries[0].amount in (1, 2)
+    rates = db.session.scalars(select(Fact).where(Fact.kind == "rate")).all()
+    assert len(rates) == 1 and rates[0].numerator in (91, 92)
     completions = db.session.scalar(
         select(func.count(AuditRecord.id)).where(AuditRecord.action == "task.complete")
     )

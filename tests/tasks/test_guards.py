@@ -9,9 +9,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
 from app.db import db
-from app.scoring.models import ScoreEntry
+from app.scoring.models import Fact
 from app.tasks.models import TaskRecord
-from tests.helpers import district_ids, issue_round, task_of
+from tests.helpers import district_ids, full_marks, issue_round, occurrence, task_of
 from workflows.engine import ProcessLibrary
 from workflows.runner import Actor, TaskRefused, find_ready_task
 
@@ -63,14 +63,21 @@ def test_stale_post_is_refused_with_a_clear_message_and_changes_nothing(app, dem
     issue_round(client_as("admin"))
     liaison = client_as("liaison_gusu")
     record = task_of("self_report", ids["gusu"])
-    form = {"action": "submit", "lost_ZF0301": "1", "reason_ZF0301": "逾期"}
+    form = full_marks(
+        {
+            "action": "submit",
+            "f_ZF0301_numerator": "90",
+            "f_ZF0301_denominator": "100",
+            "reason_ZF0301": "逾期",
+        }
+    )
     assert liaison.post(f"/tasks/{record.id}", data=form).status_code == 302
-    entries_before = db.session.scalar(select(func.count(ScoreEntry.id)))
+    entries_before = db.session.scalar(select(func.count(Fact.id)))
     # The same form posted again (a second tab, a double click after a slow response).
     again = liaison.post(f"/tasks/{record.id}", data=form, follow_redirects=True)
     page = again.get_data(as_text=True)
     assert "该任务已处理或已被取消" in page
-    assert db.session.scalar(select(func.count(ScoreEntry.id))) == entries_before
+    assert db.session.scalar(select(func.count(Fact.id))) == entries_before
     db.session.expire_all()
     assert db.session.get(TaskRecord, record.id).state == "completed"
 
@@ -84,7 +91,7 @@ def test_other_districts_task_is_not_found_for_a_liaison(app, demo, client_as) -
     assert intruder.get(f"/tasks/{record.id}").status_code == 404
     response = intruder.post(f"/tasks/{record.id}", data={"action": "submit"})
     assert response.status_code == 404
-    assert db.session.scalar(select(func.count(ScoreEntry.id))) == 0
+    assert db.session.scalar(select(func.count(Fact.id))) == 0
 
 
 @pytest.mark.db
@@ -95,12 +102,19 @@ def test_invalid_points_get_chinese_messages_and_nothing_is_written(app, demo, c
     record = task_of("self_report", ids["gusu"])
     response = liaison.post(
         f"/tasks/{record.id}",
-        data={"action": "submit", "lost_ZF0101": "7", "lost_ZF0102": "abc", "lost_ZF0103": "1"},
+        data={
+            "action": "submit",
+            "f_ZF0301_numerator": "120",
+            "f_ZF0301_denominator": "100",
+            "f_ZF0102_numerator": "abc",
+            "f_ZF0102_denominator": "10",
+            **occurrence("ZF0103", 1, "逾期未销号"),
+        },
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "须在 0 到 6 之间" in page and "请输入数字" in page and "有扣分时须填写说明" in page
-    assert db.session.scalar(select(func.count(ScoreEntry.id))) == 0
+    assert "分子不能大于分母" in page and "分子须为数字" in page and "有失分时须填写说明" in page
+    assert db.session.scalar(select(func.count(Fact.id))) == 0
     db.session.expire_all()
     assert db.session.get(TaskRecord, record.id).state == "ready"
 
@@ -111,9 +125,11 @@ def test_draft_is_kept_and_prefilled(app, demo, client_as) -> None:
     issue_round(client_as("admin"))
     liaison = client_as("liaison_gusu")
     record = task_of("self_report", ids["gusu"])
-    response = liaison.post(f"/tasks/{record.id}", data={"action": "draft", "lost_DW03": "0.5"})
+    response = liaison.post(
+        f"/tasks/{record.id}", data={"action": "draft", **occurrence("DW03", 1, "未着制服")}
+    )
     assert response.status_code == 302
     page = liaison.get(f"/tasks/{record.id}").get_data(as_text=True)
-    assert 'value="0.50"' in page
-    draft = db.session.scalar(select(ScoreEntry))
-    assert draft.is_draft and draft.amount == 0.5
+    assert 'value="未着制服"' in page and "当前 4.50" in page
+    draft = db.session.scalar(select(Fact))
+    assert draft.is_draft and draft.kind == "occurrence" and draft.description == "未着制服"

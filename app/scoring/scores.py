@@ -1,0 +1,168 @@
+"""Scores of a district at each stage, computed by the rules engine from the stored facts.
+
+A stage's facts for an indicator are those of the latest stage up to it that revised the
+indicator: the self-report is the base, a verification adjustment replaces it, a review
+decision replaces that. Nothing here writes; the same inputs always give the same scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.schemes.models import Indicator, Scheme
+from app.scoring import engine
+from app.scoring.models import FACT_STAGES, Fact, IndicatorRevision
+from app.scoring.rules import IndicatorRules, parse_rules
+
+SCORE_STAGES: dict[str, tuple[str, ...]] = {
+    "self": ("self",),
+    "verified": ("self", "verify"),
+    "final": ("self", "verify", "appeal"),
+}
+SCORE_STAGE_LABELS = {"self": "自评分", "verified": "核查分", "final": "最终得分"}
+
+
+def indicator_rules(indicator: Indicator) -> IndicatorRules:
+    return parse_rules(indicator.rules, indicator.max_points, indicator.code)
+
+
+# A scheme used by a round is frozen, so its parsed tree is kept per process.
+_LOCKED_NODES: dict[tuple[int, object], list[engine.SchemeNode]] = {}
+
+
+def scheme_nodes(scheme: Scheme) -> list[engine.SchemeNode]:
+    key = (scheme.id, scheme.locked_at)
+    if scheme.is_locked and key in _LOCKED_NODES:
+        return _LOCKED_NODES[key]
+    nodes = _build_nodes(scheme)
+    if scheme.is_locked:
+        _LOCKED_NODES[key] = nodes
+    return nodes
+
+
+def _build_nodes(scheme: Scheme) -> list[engine.SchemeNode]:
+    by_id = {i.id: i for i in scheme.indicators}
+    parents = {i.parent_id for i in scheme.indicators}
+    return [
+        engine.SchemeNode(
+            code=i.code,
+            name=i.name,
+            max_points=i.max_points,
+            kind=i.kind,
+            parent=by_id[i.parent_id].code if i.parent_id else None,
+            rules=None if i.id in parents else indicator_rules(i),
+        )
+        for i in scheme.indicators
+    ]
+
+
+def effective_facts(
+    facts: Sequence[Fact], revisions: Sequence[IndicatorRevision], stage: str, drafts: bool = False
+) -> list[Fact]:
+    """The facts that count at *stage*, per indicator from the latest stage that revised it."""
+    counted = SCORE_STAGES[stage]
+    order = {s: n for n, s in enumerate(FACT_STAGES)}
+    latest: dict[int, str] = {}
+    for revision in revisions:
+        if revision.stage == "self" or revision.stage not in counted or (revision.is_draft and not drafts):
+            continue
+        current = latest.get(revision.indicator_id, "self")
+        if order[revision.stage] > order[current]:
+            latest[revision.indicator_id] = revision.stage
+    return [f for f in facts if f.stage == latest.get(f.indicator_id, "self") and (drafts or not f.is_draft)]
+
+
+def to_engine(fact: Fact) -> engine.Fact:
+    return engine.Fact(
+        id=fact.id,
+        indicator=fact.indicator.code,
+        kind=fact.kind,
+        amount=fact.amount,
+        found_by=fact.found_by,
+        rectified=fact.rectified,
+        numerator=fact.numerator,
+        denominator=fact.denominator,
+        value=fact.value,
+        item=fact.item,
+        description=fact.description,
+    )
+
+
+@dataclass
+class AssessmentScores:
+    """A district's scores at each stage, with the facts and revisions they came from."""
+
+    scheme: Scheme
+    stages: dict[str, engine.SchemeScore]
+    facts: list[Fact]
+    revisions: list[IndicatorRevision]
+    drafts: bool
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {i.code: i.name for i in self.scheme.indicators}
+
+    def total(self, stage: str) -> Decimal:
+        return self.stages[stage].total
+
+    def leaf(self, stage: str, code: str) -> engine.IndicatorScore:
+        return self.stages[stage].leaves[code]
+
+    def facts_at(self, stage: str, indicator_id: int) -> list[Fact]:
+        return [
+            f
+            for f in effective_facts(self.facts, self.revisions, stage, self.drafts)
+            if f.indicator_id == indicator_id
+        ]
+
+    def revision(self, stage: str, indicator_id: int) -> IndicatorRevision | None:
+        return next((r for r in self.revisions if r.stage == stage and r.indicator_id == indicator_id), None)
+
+    def grade(self, stage: str = "final") -> str:
+        bands = [(Decimal(t), g) for t, g in self.scheme.grade_bands] if self.scheme.grade_bands else None
+        score = self.stages[stage]
+        return score.grade(bands) if bands else score.grade()
+
+
+def score_assessment(
+    scheme: Scheme, facts: Sequence[Fact], revisions: Sequence[IndicatorRevision], drafts: bool = False
+) -> AssessmentScores:
+    nodes = scheme_nodes(scheme)
+    rounding = engine.Rounding(places=scheme.rounding_places)
+    stages = {
+        stage: engine.score_scheme(
+            nodes,
+            scheme.total_points,
+            [to_engine(f) for f in effective_facts(facts, revisions, stage, drafts)],
+            rounding,
+        )
+        for stage in SCORE_STAGES
+    }
+    return AssessmentScores(scheme, stages, list(facts), list(revisions), drafts)
+
+
+def facts_of(session: Session, assessment_id: int) -> list[Fact]:
+    return list(session.scalars(select(Fact).where(Fact.assessment_id == assessment_id).order_by(Fact.id)))
+
+
+def revisions_of(session: Session, assessment_id: int) -> list[IndicatorRevision]:
+    return list(
+        session.scalars(
+            select(IndicatorRevision)
+            .where(IndicatorRevision.assessment_id == assessment_id)
+            .order_by(IndicatorRevision.id)
+        )
+    )
+
+
+def load_scores(
+    session: Session, scheme: Scheme, assessment_id: int, drafts: bool = False
+) -> AssessmentScores:
+    return score_assessment(
+        scheme, facts_of(session, assessment_id), revisions_of(session, assessment_id), drafts
+    )
