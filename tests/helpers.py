@@ -16,15 +16,19 @@ TASK_LINK = re.compile(r'href="/tasks/(\d+)"')
 
 
 def issue_round(
-    admin: Any, title: str = "2026年11月城管执法考核", district_ids: list[int] | None = None
+    admin: Any,
+    title: str = "2026年12月城管执法考核",
+    district_ids: list[int] | None = None,
+    period: str = "2026-12",
 ) -> Any:
+    """Issue a round through the admin page; December assesses every indicator (monthly to annual)."""
     scheme = db.session.scalar(select(Scheme))
     districts = district_ids or [
         d.id for d in db.session.scalars(select(District).order_by(District.sort_order))
     ]
     data: dict[str, Any] = {
         "title": title,
-        "period": "2026-11",
+        "period": period,
         "scheme_id": scheme.id,
         "district_ids": districts,
     }

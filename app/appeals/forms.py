@@ -30,7 +30,7 @@ class ConfirmationInput:
 
 def _scores(ctx: TaskContext) -> AssessmentScores:
     assert ctx.assessment is not None
-    return load_scores(ctx.session, ctx.round.scheme, ctx.assessment.id)
+    return load_scores(ctx.session, ctx.round, ctx.assessment.id)
 
 
 class ConfirmationForm:

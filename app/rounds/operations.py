@@ -26,13 +26,16 @@ def assessments_of(session: Session, round_id: int) -> list[DistrictAssessment]:
 
 
 def scores_of(session: Session, round_: Round, assessment: DistrictAssessment) -> AssessmentScores:
-    return load_scores(session, round_.scheme, assessment.id)
+    return load_scores(session, round_, assessment.id)
 
 
 def compute_results(session: Session, round_: Round) -> list[RoundResult]:
     """Every district's final total, first-level scores and rank, computed now from the records."""
     computed = [(a, scores_of(session, round_, a)) for a in assessments_of(session, round_.id)]
-    ranks = rank({str(a.district_id): s.total("final") for a, s in computed})
+    totals = {str(a.district_id): s.total("final") for a, s in computed}
+    first_level = {str(a.district_id): s.stages["final"].first_level for a, s in computed}
+    code = round_.scheme.tie_break if round_.scheme.tie_break_label else None
+    ranks = rank(totals, (lambda key: -first_level[key][code]) if code else None)
     return [
         RoundResult(
             round_id=round_.id,

@@ -49,6 +49,12 @@ class Scheme(Base):
         return [i for i in self.indicators if i.kind == "scored" and i.id not in parents]
 
     @property
+    def tie_break_label(self) -> str:
+        """同分排序规则 as stated on results pages; ``tie_break`` names a first-level code."""
+        top = next((i for i in self.first_level if i.code == self.tie_break), None)
+        return f"同分时{top.name}得分高者排名在前" if top else ""
+
+    @property
     def first_level(self) -> list[Indicator]:
         return [i for i in self.indicators if i.parent_id is None and i.kind == "scored"]
 

@@ -14,7 +14,7 @@ from app.scoring import engine
 from app.scoring.fact_forms import FactInput, describe_fields, occurrence_rows, parse_indicator, prefill
 from app.scoring.operations import StageEntry, save_self_report, save_verification, signature
 from app.scoring.rules import IndicatorRules
-from app.scoring.scores import indicator_rules, load_scores, scheme_nodes
+from app.scoring.scores import assessed, indicator_rules, load_scores, scheme_nodes
 from app.tasks.context import Files, Payload, TaskContext
 
 MAX_REASON = 1000
@@ -47,13 +47,13 @@ def indicator_rows(ctx: TaskContext, include_veto: bool) -> list[IndicatorRow]:
     return [
         IndicatorRow(i, top(i), indicator_rules(i))
         for i in scheme.indicators
-        if i.id not in parents and (include_veto or i.kind != "veto")
+        if i.id not in parents and (include_veto or i.kind != "veto") and assessed(i, ctx.round.period)
     ]
 
 
 def preview_score(ctx: TaskContext, row: IndicatorRow, facts: list[FactInput]) -> engine.IndicatorScore:
     """The indicator's score if *facts* were recorded (temporary ids: nothing is stored)."""
-    node = next(n for n in scheme_nodes(ctx.round.scheme) if n.code == row.indicator.code)
+    node = next(n for n in scheme_nodes(ctx.round.scheme, ctx.round.period) if n.code == row.indicator.code)
     temp = [
         engine.Fact(
             id=-n,
@@ -132,7 +132,7 @@ class SelfReportForm:
 
     def context(self, ctx: TaskContext) -> dict[str, Any]:
         assert ctx.assessment is not None
-        scores = load_scores(ctx.session, ctx.round.scheme, ctx.assessment.id, drafts=True)
+        scores = load_scores(ctx.session, ctx.round, ctx.assessment.id, drafts=True)
         rows = indicator_rows(ctx, include_veto=False)
         facts = {r.indicator.id: scores.facts_at("self", r.indicator.id) for r in rows}
         return {
@@ -173,7 +173,7 @@ class VerificationForm:
 
     def context(self, ctx: TaskContext) -> dict[str, Any]:
         assert ctx.assessment is not None
-        scores = load_scores(ctx.session, ctx.round.scheme, ctx.assessment.id, drafts=True)
+        scores = load_scores(ctx.session, ctx.round, ctx.assessment.id, drafts=True)
         rows = indicator_rows(ctx, include_veto=True)
         current = {r.indicator.id: scores.facts_at("verified", r.indicator.id) for r in rows}
         return {
@@ -193,7 +193,7 @@ class VerificationForm:
 
     def parse(self, ctx: TaskContext, payload: Payload, files: Files, draft: bool) -> FactsInput:
         assert ctx.assessment is not None
-        scores = load_scores(ctx.session, ctx.round.scheme, ctx.assessment.id)
+        scores = load_scores(ctx.session, ctx.round, ctx.assessment.id)
         rows = indicator_rows(ctx, include_veto=True)
         self_signature = {r.indicator.id: signature(scores.facts_at("self", r.indicator.id)) for r in rows}
 

@@ -14,10 +14,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.rounds.models import Round
 from app.schemes.models import Indicator, Scheme
 from app.scoring import engine
+from app.scoring.annual import assessed_in
 from app.scoring.models import FACT_STAGES, Fact, IndicatorRevision
-from app.scoring.rules import IndicatorRules, parse_rules
+from app.scoring.rules import IndicatorRules, ManualRules, parse_rules
 
 SCORE_STAGES: dict[str, tuple[str, ...]] = {
     "self": ("self",),
@@ -32,22 +34,37 @@ def indicator_rules(indicator: Indicator) -> IndicatorRules:
 
 
 # A scheme used by a round is frozen, so its parsed tree is kept per process.
-_LOCKED_NODES: dict[tuple[int, object], list[engine.SchemeNode]] = {}
+_LOCKED_NODES: dict[tuple[int, object, str | None], list[engine.SchemeNode]] = {}
 
 
-def scheme_nodes(scheme: Scheme) -> list[engine.SchemeNode]:
-    key = (scheme.id, scheme.locked_at)
+def assessed(indicator: Indicator, period: str | None) -> bool:
+    """Scored in this system in the round of *period* (its frequency, and the 系统考核 flag)."""
+    return indicator.assessed_in_system and (period is None or assessed_in(indicator.frequency, period))
+
+
+def scheme_nodes(scheme: Scheme, period: str | None = None) -> list[engine.SchemeNode]:
+    key = (scheme.id, scheme.locked_at, period)
     if scheme.is_locked and key in _LOCKED_NODES:
         return _LOCKED_NODES[key]
-    nodes = _build_nodes(scheme)
+    nodes = _build_nodes(scheme, period)
     if scheme.is_locked:
         _LOCKED_NODES[key] = nodes
     return nodes
 
 
-def _build_nodes(scheme: Scheme) -> list[engine.SchemeNode]:
+def _build_nodes(scheme: Scheme, period: str | None) -> list[engine.SchemeNode]:
     by_id = {i.id: i for i in scheme.indicators}
     parents = {i.parent_id for i in scheme.indicators}
+
+    def rules(i: Indicator) -> IndicatorRules | None:
+        if i.id in parents:
+            return None
+        if not assessed(i, period) and i.kind == "scored":
+            # Not assessed this period: no facts are asked for and the indicator keeps its points
+            # (bonus and veto items simply get no facts, so they add and remove nothing).
+            return ManualRules(code=i.code, max_points=i.max_points)
+        return indicator_rules(i)
+
     return [
         engine.SchemeNode(
             code=i.code,
@@ -55,7 +72,7 @@ def _build_nodes(scheme: Scheme) -> list[engine.SchemeNode]:
             max_points=i.max_points,
             kind=i.kind,
             parent=by_id[i.parent_id].code if i.parent_id else None,
-            rules=None if i.id in parents else indicator_rules(i),
+            rules=rules(i),
         )
         for i in scheme.indicators
     ]
@@ -102,6 +119,7 @@ class AssessmentScores:
     facts: list[Fact]
     revisions: list[IndicatorRevision]
     drafts: bool
+    not_assessed: set[str]  # codes this round's period does not assess
 
     @property
     def names(self) -> dict[str, str]:
@@ -130,9 +148,15 @@ class AssessmentScores:
 
 
 def score_assessment(
-    scheme: Scheme, facts: Sequence[Fact], revisions: Sequence[IndicatorRevision], drafts: bool = False
+    scheme: Scheme,
+    facts: Sequence[Fact],
+    revisions: Sequence[IndicatorRevision],
+    drafts: bool = False,
+    period: str | None = None,
 ) -> AssessmentScores:
-    nodes = scheme_nodes(scheme)
+    nodes = scheme_nodes(scheme, period)
+    not_assessed = {i.id for i in scheme.indicators if not assessed(i, period)}
+    facts = [f for f in facts if f.indicator_id not in not_assessed]
     rounding = engine.Rounding(places=scheme.rounding_places)
     stages = {
         stage: engine.score_scheme(
@@ -143,7 +167,8 @@ def score_assessment(
         )
         for stage in SCORE_STAGES
     }
-    return AssessmentScores(scheme, stages, list(facts), list(revisions), drafts)
+    skipped = {i.code for i in scheme.indicators if i.id in not_assessed}
+    return AssessmentScores(scheme, stages, list(facts), list(revisions), drafts, skipped)
 
 
 def facts_of(session: Session, assessment_id: int) -> list[Fact]:
@@ -161,8 +186,8 @@ def revisions_of(session: Session, assessment_id: int) -> list[IndicatorRevision
 
 
 def load_scores(
-    session: Session, scheme: Scheme, assessment_id: int, drafts: bool = False
+    session: Session, round_: Round, assessment_id: int, drafts: bool = False
 ) -> AssessmentScores:
-    return score_assessment(
-        scheme, facts_of(session, assessment_id), revisions_of(session, assessment_id), drafts
-    )
+    """A district's scores in *round_*, by its scheme version and the indicators its period assesses."""
+    facts, revisions = facts_of(session, assessment_id), revisions_of(session, assessment_id)
+    return score_assessment(round_.scheme, facts, revisions, drafts, round_.period)

@@ -48,7 +48,7 @@ def test_overdue_self_report_closes_and_counts_the_draft(app, demo, client_as) -
     gusu = client_as("liaison_gusu")
     gusu.post(
         f"/tasks/{record.id}",
-        data={"action": "draft", "f_DW05_extra_late_report": "1", "reason_DW05": "台账迟报"},
+        data={"action": "draft", "f_DW03_occ1_desc": "未着制服", "reason_DW03": "暗访发现"},
     )
     assert fire_due() == 0  # nothing is due yet
     time.sleep(max(0.0, (due - clock.now()).total_seconds()) + 0.3)
@@ -61,7 +61,7 @@ def test_overdue_self_report_closes_and_counts_the_draft(app, demo, client_as) -
     assert assessment.self_overdue and assessment.stage == "verification"
     instance_id = assessment.instance_id
     fact = db.session.scalar(select(Fact))
-    assert not fact.is_draft and (fact.kind, fact.item) == ("extra", "late_report")
+    assert not fact.is_draft and (fact.kind, fact.description) == ("occurrence", "未着制服")
     assert db.session.get(TaskRecord, record.id).state == "cancelled"
     assert task_of("verification", ids["gusu"]).due_at is not None
     late = gusu.post(f"/tasks/{record.id}", data={"action": "submit"}, follow_redirects=True)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.appeals.models import Appeal
 from app.db import db
-from app.rounds.models import DistrictAssessment, Round
+from app.rounds.models import DistrictAssessment, Round, RoundResult
 from app.rounds.operations import scores_of
 from app.tasks.models import TaskRecord
 from tests.helpers import district_ids, full_marks, inbox_ids, issue_round, occurrence, task_of
@@ -141,3 +141,53 @@ def test_appeal_upheld_in_part_keeps_some_of_the_adjustment(app, demo, client_as
         Decimal("4.00"),
         Decimal("4.50"),
     ]
+
+
+def test_configured_tie_break_orders_equal_totals_and_is_stated(app, demo, client_as) -> None:
+    ids = district_ids()
+    admin = client_as("admin")
+    issue_round(admin, district_ids=[ids["gusu"], ids["sip"]])
+    with db.transaction() as session:
+        session.scalar(select(Round)).scheme.tie_break = "DW"
+    # Both lose 1 point: 姑苏 on 执法实效 (ZF0103), 园区 on 队伍管理 (two cases on DW03); DW decides.
+    lost = {
+        "gusu": {**occurrence("ZF0103", 1, "逾期未销号"), "reason_ZF0103": "已督办"},
+        "sip": {
+            **occurrence("DW03", 1, "未着制服"),
+            **occurrence("DW03", 2, "脱岗"),
+            "reason_DW03": "已整改",
+        },
+    }
+    inspector = client_as("inspector1")
+    for code in ("gusu", "sip"):
+        liaison = client_as(f"liaison_{code}")
+        liaison.post(
+            f"/tasks/{task_of('self_report', ids[code]).id}",
+            data=full_marks({"action": "submit", **lost[code]}),
+        )
+        inspector.post(f"/tasks/{task_of('verification', ids[code]).id}", data={"action": "submit"})
+        liaison.post(f"/tasks/{task_of('result_confirmation', ids[code]).id}", data={"decision": "accept"})
+    admin.post(f"/tasks/{task_of('finalise').id}", data={"confirm": "1"})
+    results = {r.district.code: (r.total, r.rank) for r in db.session.scalars(select(RoundResult))}
+    assert results == {"gusu": (Decimal("74.00"), 1), "sip": (Decimal("74.00"), 2)}
+    page = admin.get(f"/rounds/{db.session.scalar(select(Round.id))}/results").get_data(as_text=True)
+    assert "同分时队伍管理得分高者排名在前" in page
+
+
+def test_a_month_assesses_only_the_indicators_due_in_it(app, demo, client_as) -> None:
+    ids = district_ids()
+    issue_round(client_as("admin"), "2026年11月城管执法考核", [ids["gusu"]], period="2026-11")
+    gusu = client_as("liaison_gusu")
+    record = task_of("self_report", ids["gusu"])
+    page = gusu.get(f"/tasks/{record.id}").get_data(as_text=True)
+    assert "ZF0301" in page  # monthly
+    assert "ZF0401" not in page and "DW04" not in page and "f_BONUS_" not in page  # quarterly, annual
+    # Facts sent for an indicator the month does not assess are neither asked for nor scored.
+    data = full_marks({"action": "submit", "f_DW04_numerator": "1", "f_DW04_denominator": "10"})
+    assert gusu.post(f"/tasks/{record.id}", data=data).status_code == 302
+    assessment = db.session.scalar(select(DistrictAssessment))
+    scores = scores_of(db.session, assessment.round, assessment)
+    assert scores.leaf("self", "DW04").score == Decimal("3.00") and "DW04" in scores.not_assessed
+    assert scores.total("self") == Decimal("75.00")
+    detail = gusu.get(f"/rounds/{assessment.round_id}/districts/{ids['gusu']}").get_data(as_text=True)
+    assert "本期不考核" in detail

@@ -41,8 +41,14 @@ def test_two_sessions_submitting_the_same_task_apply_it_once(app, demo, client_a
     results: dict[str, Any] = {}
 
     def submit(name: str, client: Any, amount: str) -> None:
-        form = full_marks({"action": "submit", "f_ZF0301_numerator": amount, "f_ZF0301_denominator": "100",
-                           "reason_ZF0301": f"{name} 提交"})
+        form = full_marks(
+            {
+                "action": "submit",
+                "f_ZF0301_numerator": amount,
+                "f_ZF0301_denominator": "100",
+                "reason_ZF0301": f"{name} 提交",
+            }
+        )
         results[name] = client.post(f"/tasks/{record.id}", data=form)
 
     threads = [
