@@ -48,6 +48,7 @@ LISTS = {
 }
 SCALARS = ("d_amount", "d_cap", "d_unrectified", "r_mode", "r_threshold", "r_per_point", "r_no_data", "b_cap")
 MAX_ROWS, BLANK_ROWS = 40, 2
+MAX_POINTS = 1000
 
 
 class RulesInputError(ValueError):
@@ -71,17 +72,23 @@ class IndicatorForm(FlaskForm):
     code = StringField("指标编码", validators=[DataRequired("请填写指标编码")])
     name = StringField("名称", validators=[DataRequired("请填写指标名称")])
     max_points = StringField("分值", validators=[DataRequired("请填写分值")])
-    kind = SelectField("类型", choices=choice_list(KIND_LABELS.items()))
+    # Unknown choices are reported in Chinese by the operation (kind, frequency) or rules_from_state.
+    kind = SelectField("类型", choices=choice_list(KIND_LABELS.items()), validate_choice=False)
     criteria = TextAreaField("评分标准")
     department = StringField("考核部门")
     source = StringField("数据来源")
-    frequency = SelectField("考核频次", choices=choice_list([("", "（不限）"), *FREQUENCY_LABELS.items()]))
+    frequency = SelectField(
+        "考核频次", choices=choice_list([("", "（不限）"), *FREQUENCY_LABELS.items()]), validate_choice=False
+    )
     assessed_in_system = BooleanField("在系统中考核（否：线下考核）")
-    rule_method = SelectField("计分方法", choices=choice_list(RULE_METHODS.items()))
+    rule_method = SelectField("计分方法", choices=choice_list(RULE_METHODS.items()), validate_choice=False)
 
     def validate_max_points(self, field: StringField) -> None:
-        if parse_decimal(field.data) is None:
+        value = parse_decimal(field.data)
+        if value is None:
             raise ValidationError("分值须为数字，如 6 或 0.5")
+        if abs(value) > MAX_POINTS:
+            raise ValidationError(f"分值不能超过 {MAX_POINTS}")
 
     def values(self, rules: dict[str, Any] | None) -> dict[str, Any]:
         """What the operations take (app.schemes.operations.EDITABLE_FIELDS)."""

@@ -183,7 +183,15 @@ def test_invalid_rules_are_refused_in_chinese_and_nothing_changes(app, demo, cli
     assert bad_points.status_code == 422 and "分值须为数字" in bad_points.get_data(as_text=True)
     bad_code = admin.post(url, data=form_of(zf0301, code="ZF0302"))
     assert bad_code.status_code == 422 and "指标编码 ZF0302 重复" in bad_code.get_data(as_text=True)
+    tampered = admin.post(url, data=form_of(zf0301, kind="bogus", frequency="weekly"))
+    body = tampered.get_data(as_text=True)
+    assert tampered.status_code == 422 and "类型「bogus」无效" in body and "考核频次「weekly」无效" in body
+    huge = admin.post(url, data=form_of(zf0301, max_points="123456789012345678901234567"))
+    assert huge.status_code == 422 and "分值不能超过 1000" in huge.get_data(as_text=True)
+    deduct = admin.post(url, data=form_of(zf0301, rule_method="deduct", d_amount="一分"))
+    assert deduct.status_code == 422 and "amount（每次扣分）须为有限数字" in deduct.get_data(as_text=True)
     assert indicator(sid, "ZF0301").rules == original and indicator(sid, "ZF0301").code == "ZF0301"
+    assert indicator(sid, "ZF0301").kind == "scored" and indicator(sid, "ZF0301").max_points == Decimal(6)
 
     checklist = form_of(zf0301, rule_method="checklist", rules_json="")
     checklist.update({"c_items-0-label": "方案", "c_items-0-points": "4", "c_items-1-label": "台账"})
@@ -259,6 +267,12 @@ def test_add_and_delete_indicators(app, demo, client_as) -> None:
     assert codes(sid, "ZF01")[-1] == "ZF0104"
     duplicate = admin.post(f"/schemes/{sid}/indicators/new", data={**new, "code": "ZF0104"})
     assert duplicate.status_code == 422 and "重复" in duplicate.get_data(as_text=True)
+
+    dw03 = indicator(sid, "DW03").id
+    under_rules = admin.post(f"/schemes/{sid}/indicators/new?parent={dw03}", data={**new, "code": "DW0301"})
+    assert under_rules.status_code == 422
+    assert "指标 DW03 有下级指标，不能设置计分规则" in under_rules.get_data(as_text=True)
+    assert indicator(sid, "DW0301") is None
 
     assert admin.post(f"/schemes/{sid}/indicators/{added.id}/delete").status_code == 302
     assert indicator(sid, "ZF0104") is None
