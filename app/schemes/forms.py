@@ -259,3 +259,14 @@ def rules_from_state(state: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 FINDER_CHOICES = [(f, FINDER_LABELS[f]) for f in FINDERS]
+
+
+class ScoringSettingsForm(FlaskForm):
+    """计分设置 of a draft version."""
+
+    rounding_places = SelectField(
+        "得分保留小数位", choices=choice_list((str(n), f"{n} 位") for n in range(5))
+    )
+    grade_bands = StringField("等次划分（占总分百分比的下限）", validators=[Length(max=200)])
+    tie_break = SelectField("同分排序", choices=[])
+    annual_rule = SelectField("年度汇总规则", choices=[])

@@ -33,6 +33,8 @@ class Scheme(Base):
     # [[threshold on a 0–100 scale, grade], ...] highest first
     grade_bands: Mapped[list[list[str]] | None] = mapped_column(JSON, nullable=True)
     tie_break: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # How the year's rounds combine for the comprehensive assessment (app/scoring/annual.py).
+    annual_rule: Mapped[str] = mapped_column(String(20), default="mean_scaled")
 
     indicators: Mapped[list[Indicator]] = relationship(
         back_populates="scheme", order_by="Indicator.sort_order", cascade="all, delete-orphan"

@@ -18,6 +18,7 @@ from app.accounts.models import CITY_ROLES
 from app.auth import roles_required
 from app.db import db
 from app.errors import OperationError
+from app.forms import choice_list
 from app.schemes import operations as ops
 from app.schemes.describe import tree_view
 from app.schemes.exchange import (
@@ -38,6 +39,7 @@ from app.schemes.forms import (
     ImportForm,
     IndicatorForm,
     RulesInputError,
+    ScoringSettingsForm,
     read_upload,
     rules_from_state,
     state_from_form,
@@ -45,6 +47,8 @@ from app.schemes.forms import (
     with_blank_rows,
 )
 from app.schemes.models import Indicator, Scheme
+from app.schemes.scoring_settings import format_bands, update_scoring_settings
+from app.scoring.annual import AGGREGATION_RULES
 
 bp = Blueprint("schemes", __name__, url_prefix="/schemes")
 CITY = tuple(sorted(CITY_ROLES))
@@ -131,6 +135,9 @@ def show(scheme_id: int) -> Any:
         status_labels=ops.STATUS_LABELS,
         kind_labels=KIND_LABELS,
         frequency_labels=FREQUENCY_LABELS,
+        settings_form=settings_form(scheme),
+        grade_bands=format_bands(scheme),
+        annual_rule=AGGREGATION_RULES.get(scheme.annual_rule, scheme.annual_rule),
     )
 
 
@@ -151,6 +158,43 @@ def export(scheme_id: int, fmt: str) -> Any:
             return _show(scheme)
         mimetype = XLSX
     return send_file(BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=f"{name}.{fmt}")
+
+
+def settings_form(scheme: Scheme) -> ScoringSettingsForm:
+    form = ScoringSettingsForm()
+    form.tie_break.choices = choice_list(
+        [("", "不设置（并列）")] + [(i.code, f"{i.name}得分高者在前") for i in scheme.first_level]
+    )
+    form.annual_rule.choices = choice_list(AGGREGATION_RULES.items())
+    if not form.is_submitted():
+        form.rounding_places.data = str(scheme.rounding_places)
+        form.grade_bands.data = format_bands(scheme)
+        form.tie_break.data = scheme.tie_break or ""
+        form.annual_rule.data = scheme.annual_rule
+    return form
+
+
+@bp.route("/<int:scheme_id>/settings", methods=["POST"])
+@roles_required("admin")
+def settings(scheme_id: int) -> Any:
+    scheme = _scheme_or_404(scheme_id)
+    form = settings_form(scheme)
+    if form.validate_on_submit():
+        _change(
+            lambda s: update_scoring_settings(
+                s,
+                current_user.id,
+                s.get(Scheme, scheme.id),
+                int(form.rounding_places.data or 2),
+                form.grade_bands.data or "",
+                form.tie_break.data or "",
+                form.annual_rule.data or "",
+            ),
+            "计分设置已保存",
+        )
+    else:
+        flash("计分设置有误，请检查", "danger")
+    return _show(scheme)
 
 
 @bp.route("/<int:scheme_id>/clone", methods=["POST"])

@@ -358,3 +358,51 @@ def test_who_may_see_and_change_schemes(app, demo, client_as) -> None:
     no_token = admin.client.post(f"/schemes/{sid}/clone", data={"year": "2027", "label": "2027版"})
     assert no_token.status_code == 400  # CSRF
     assert scheme_id("2027版") is None
+
+
+def test_scoring_settings_of_a_draft(app, demo, client_as) -> None:
+    from app.schemes.models import Scheme as SchemeModel
+
+    admin = client_as("admin")
+    source = db.session.scalar(select(SchemeModel).where(SchemeModel.label == "2026版"))
+    admin.post(f"/schemes/{source.id}/clone", data={"year": "2027", "label": "2027版", "name": "2027 细则"})
+    draft = db.session.scalar(select(SchemeModel).where(SchemeModel.label == "2027版"))
+    page = admin.get(f"/schemes/{draft.id}").get_data(as_text=True)
+    assert "优 90，良 80，中 60，差 0" in page and "各轮得分折算为总分制后取平均" in page
+    bad = admin.post(
+        f"/schemes/{draft.id}/settings",
+        data={
+            "rounding_places": "2",
+            "grade_bands": "优 90，良 95，差 0",
+            "tie_break": "",
+            "annual_rule": "pooled",
+        },
+        follow_redirects=True,
+    )
+    assert "等次须按下限从高到低排列" in bad.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(SchemeModel, draft.id).annual_rule == "mean_scaled"  # nothing changed
+    good = admin.post(
+        f"/schemes/{draft.id}/settings",
+        data={
+            "rounding_places": "1",
+            "grade_bands": "优 85，合格 60，不合格 0",
+            "tie_break": "ZF",
+            "annual_rule": "pooled",
+        },
+        follow_redirects=True,
+    )
+    assert "计分设置已保存" in good.get_data(as_text=True)
+    db.session.expire_all()
+    saved = db.session.get(SchemeModel, draft.id)
+    assert (saved.rounding_places, saved.tie_break, saved.annual_rule) == (1, "ZF", "pooled")
+    assert saved.grade_bands == [["85", "优"], ["60", "合格"], ["0", "不合格"]]
+    assert "同分时执法实效得分高者排名在前" in admin.get(f"/schemes/{draft.id}").get_data(as_text=True)
+    locked = admin.post(
+        f"/schemes/{source.id}/settings",
+        data={"rounding_places": "1", "grade_bands": "优 0", "tie_break": "", "annual_rule": "pooled"},
+        follow_redirects=True,
+    )
+    db.session.expire_all()
+    assert db.session.get(SchemeModel, source.id).rounding_places == 2
+    assert "复制为新版本" in locked.get_data(as_text=True)

@@ -122,6 +122,7 @@ def scheme_routes(s: int, i: int) -> list[tuple[str, str, str, set[str]]]:
         ("schemes.import_scheme", "POST", "/schemes/import", {"admin"}),
         ("schemes.clone", "POST", f"/schemes/{s}/clone", {"admin"}),
         ("schemes.activate", "POST", f"/schemes/{s}/activate", {"admin"}),
+        ("schemes.settings", "POST", f"/schemes/{s}/settings", {"admin"}),
         ("schemes.new_indicator", "GET", f"/schemes/{s}/indicators/new", {"admin"}),
         ("schemes.new_indicator", "POST", f"/schemes/{s}/indicators/new", {"admin"}),
         ("schemes.edit_indicator", "GET", f"{indicator}/edit", {"admin"}),
