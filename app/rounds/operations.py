@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
 from app.rounds.models import DistrictAssessment, Round, RoundResult
+from app.scoring.annual import AGGREGATION_RULES, RoundScore, annual_result
 from app.scoring.engine import rank
 from app.scoring.scores import AssessmentScores, load_scores
 from workflows import clock
@@ -125,3 +129,27 @@ def results_of(session: Session, round_id: int) -> list[RoundResult]:
             select(RoundResult).where(RoundResult.round_id == round_id).order_by(RoundResult.rank)
         )
     )
+
+
+def annual_rows(session: Session, rounds: Sequence[Round]) -> tuple[list[dict[str, Any]], str]:
+    """Per district: its published totals in *rounds* and the year's result by the scheme's rule."""
+    rule = rounds[-1].scheme.annual_rule if rounds else "mean_scaled"
+    by_district: dict[int, dict[str, Any]] = {}
+    for round_ in rounds:
+        for result in results_of(session, round_.id):
+            row = by_district.setdefault(result.district_id, {"district": result.district, "totals": {}})
+            row["totals"][round_.id] = result.total
+    rows = []
+    for row in by_district.values():
+        scores = [
+            RoundScore(r.period, row["totals"][r.id], r.scheme.total_points)
+            for r in rounds
+            if r.id in row["totals"]
+        ]
+        row["annual"] = annual_result(scores, rounds[-1].scheme.total_points, rule)
+        rows.append(row)
+    ranks = rank({str(r["district"].id): r["annual"] for r in rows if r["annual"] is not None})
+    for row in rows:
+        row["rank"] = ranks.get(str(row["district"].id))
+    rows.sort(key=lambda r: (r["rank"] or 10**6, r["district"].sort_order))
+    return rows, AGGREGATION_RULES.get(rule, rule)

@@ -18,7 +18,7 @@ from app.rounds import visibility
 from app.rounds.forms import RoundForm, deadline_rules
 from app.rounds.issuing import issue_round
 from app.rounds.models import DistrictAssessment, Round
-from app.rounds.operations import assessments_of, results_of, scores_of
+from app.rounds.operations import annual_rows, assessments_of, results_of, scores_of
 from app.schemes.models import Scheme
 from app.scoring.scores import indicator_rules
 from app.tasks.models import TaskRecord
@@ -136,6 +136,19 @@ def results(round_id: int) -> Any:
     if not visibility.can_see_results(current_user, round_):
         return error_page(403, "本轮考核结果经领导审定并发布后才能查看", "结果尚未发布")
     return render_template("rounds/results.html", round=round_, results=results_of(db.session, round_id))
+
+
+@bp.route("/annual/<int:year>")
+@login_required
+def annual(year: int) -> Any:
+    """The year's result of each district from its published rounds (综合考核 input)."""
+    rounds = db.session.scalars(
+        select(Round)
+        .where(Round.status == "published", Round.period.startswith(f"{year}-"))
+        .order_by(Round.period, Round.id)
+    ).all()
+    rows, rule = annual_rows(db.session, rounds)
+    return render_template("rounds/annual.html", year=year, rounds=rounds, rows=rows, rule=rule)
 
 
 @bp.route("/<int:round_id>/districts/<int:district_id>")

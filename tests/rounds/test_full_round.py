@@ -206,3 +206,7 @@ def test_full_round_scored_from_facts_with_upheld_and_rejected_appeals(app, demo
         fact.numerator -= 1  # tampering with a stored record
     result = runner.invoke(args=["round", "recompute", str(round_.id)])
     assert result.exit_code != 0 and "总分 已存" in result.output
+
+    # The year's result for the comprehensive assessment (one published round: its totals).
+    annual = liaison.get("/rounds/annual/2026").get_data(as_text=True)
+    assert "各轮得分折算为总分制后取平均" in annual and "74.10" in annual and "2026-12" in annual

@@ -93,6 +93,7 @@ def access_table(w: dict) -> list[tuple[str, str, str, set[str]]]:
         ("rounds.new", "GET", "/rounds/new", {"admin"}),
         ("rounds.overview", "GET", f"/rounds/{r}", CITY | {"liaison_wujiang", "liaison_gusu"}),
         ("rounds.diagram", "GET", f"/rounds/{r}/instances/{w['instance']}/diagram", CITY | {"liaison_gusu"}),
+        ("rounds.annual", "GET", "/rounds/annual/2026", LOGGED_IN),
         ("rounds.results", "GET", f"/rounds/{r}/results", {"admin"}),
         ("rounds.district", "GET", f"/rounds/{r}/districts/{w['gusu']}", CITY | {"liaison_gusu"}),
         ("evidence.download", "GET", f"/evidence/{w['evidence']}", CITY | {"liaison_gusu"}),
