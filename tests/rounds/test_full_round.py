@@ -54,6 +54,7 @@ def test_full_round_scored_from_facts_with_upheld_and_rejected_appeals(app, demo
         assert inbox_ids(liaison) == [record.id], "a liaison sees exactly their own district's self-report"
         page = liaison.get(f"/tasks/{record.id}").get_data(as_text=True)
         assert "ZF0101" in page and "新增违建发现与制止" in page and "f_ZF0301_numerator" in page
+        assert "平台数据·手工录入" in page  # ZF0301 comes from the big-data platform, typed in for now
         data = {"action": "submit", "f_ZF0301_numerator": str(95 - i), "f_ZF0301_denominator": "100"}
         if i:
             data["reason_ZF0301"] = f"按期处置率 {95 - i}%，低于 95%"
