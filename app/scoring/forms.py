@@ -14,7 +14,7 @@ from app.scoring import engine
 from app.scoring.fact_forms import FactInput, describe_fields, occurrence_rows, parse_indicator, prefill
 from app.scoring.operations import StageEntry, save_self_report, save_verification, signature
 from app.scoring.rules import IndicatorRules
-from app.scoring.scores import assessed, indicator_rules, load_scores, scheme_nodes
+from app.scoring.scores import assessed, indicator_rules, load_scores, scheme_nodes, to_engine
 from app.tasks.context import Files, Payload, TaskContext
 
 MAX_REASON = 1000
@@ -54,22 +54,7 @@ def indicator_rows(ctx: TaskContext, include_veto: bool) -> list[IndicatorRow]:
 def preview_score(ctx: TaskContext, row: IndicatorRow, facts: list[FactInput]) -> engine.IndicatorScore:
     """The indicator's score if *facts* were recorded (temporary ids: nothing is stored)."""
     node = next(n for n in scheme_nodes(ctx.round.scheme, ctx.round.period) if n.code == row.indicator.code)
-    temp = [
-        engine.Fact(
-            id=-n,
-            indicator=row.indicator.code,
-            kind=f.kind,
-            amount=f.amount,
-            found_by=f.found_by,
-            rectified=f.rectified,
-            numerator=f.numerator,
-            denominator=f.denominator,
-            value=f.value,
-            item=f.item,
-            description=f.description,
-        )
-        for n, f in enumerate(facts, start=1)
-    ]
+    temp = [to_engine(f, -n, row.indicator.code) for n, f in enumerate(facts, start=1)]
     return engine.score_indicator(node, temp, engine.Rounding(places=ctx.round.scheme.rounding_places))
 
 

@@ -91,6 +91,30 @@ def _add_facts(
         )
 
 
+def _add_stage(
+    session: Session,
+    user_id: int,
+    assessment: DistrictAssessment,
+    indicator: Indicator,
+    stage: str,
+    entry: StageEntry,
+    draft: bool,
+) -> IndicatorRevision:
+    """One stage's judgement of one indicator: its facts and the revision that explains them."""
+    facts, reason = entry
+    _add_facts(session, user_id, assessment, indicator, stage, facts, draft)
+    revision = IndicatorRevision(
+        assessment_id=assessment.id,
+        indicator_id=indicator.id,
+        stage=stage,
+        reason=reason,
+        is_draft=draft,
+        recorded_by=user_id,
+    )
+    session.add(revision)
+    return revision
+
+
 def _clear(session: Session, assessment_id: int, stage: str, drafts_only: bool) -> None:
     for model in (Fact, IndicatorRevision):
         query = delete(model).where(model.assessment_id == assessment_id, model.stage == stage)
@@ -112,17 +136,7 @@ def save_self_report(
     for indicator, (facts, reason) in entries.items():
         if not facts and not reason:
             continue
-        _add_facts(session, user_id, assessment, indicator, "self", facts, draft)
-        session.add(
-            IndicatorRevision(
-                assessment_id=assessment.id,
-                indicator_id=indicator.id,
-                stage="self",
-                reason=reason,
-                is_draft=draft,
-                recorded_by=user_id,
-            )
-        )
+        _add_stage(session, user_id, assessment, indicator, "self", (facts, reason), draft)
         after[indicator.code] = summary(facts)
     if not draft:
         assessment.self_submitted_at = clock.now()
@@ -149,17 +163,7 @@ def save_verification(
     _clear(session, assessment.id, "verify", drafts_only=True)
     after = {}
     for indicator, (facts, reason) in changes.items():
-        _add_facts(session, user_id, assessment, indicator, "verify", facts, draft)
-        session.add(
-            IndicatorRevision(
-                assessment_id=assessment.id,
-                indicator_id=indicator.id,
-                stage="verify",
-                reason=reason,
-                is_draft=draft,
-                recorded_by=user_id,
-            )
-        )
+        _add_stage(session, user_id, assessment, indicator, "verify", (facts, reason), draft)
         after[indicator.code] = {"facts": summary(facts), "reason": reason}
     if not draft:
         assessment.verified_by = user_id
@@ -185,15 +189,9 @@ def record_review(
     reason: str,
 ) -> IndicatorRevision:
     """申诉复核: the reviewer's facts for an appealed indicator replace the verification's."""
-    _add_facts(session, user_id, assessment, indicator, "appeal", facts, draft=False)
-    revision = IndicatorRevision(
-        assessment_id=assessment.id,
-        indicator_id=indicator.id,
-        stage="appeal",
-        reason=reason,
-        recorded_by=user_id,
+    revision = _add_stage(
+        session, user_id, assessment, indicator, "appeal", (list(facts), reason), draft=False
     )
-    session.add(revision)
     session.flush()
     return revision
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -94,10 +95,11 @@ def effective_facts(
     return [f for f in facts if f.stage == latest.get(f.indicator_id, "self") and (drafts or not f.is_draft)]
 
 
-def to_engine(fact: Fact) -> engine.Fact:
+def to_engine(fact: Any, fact_id: int | None = None, code: str | None = None) -> engine.Fact:
+    """A stored fact (or a FactInput with a temporary id and the indicator code) for the engine."""
     return engine.Fact(
-        id=fact.id,
-        indicator=fact.indicator.code,
+        id=fact.id if fact_id is None else fact_id,
+        indicator=fact.indicator.code if code is None else code,
         kind=fact.kind,
         amount=fact.amount,
         found_by=fact.found_by,
