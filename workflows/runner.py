@@ -208,6 +208,12 @@ class InstanceStore:
         self.save(session, instance, wf)
         return instance, wf
 
+    def lock(self, session: Session, instance_id: int) -> None:
+        """Row-lock the instance for the rest of the transaction (a no-op on SQLite, whose writes
+        are serialised anyway): a second click on the same process waits, then sees the first's
+        outcome instead of racing it."""
+        session.execute(select(ProcessInstance.id).where(ProcessInstance.id == instance_id).with_for_update())
+
     def load(
         self, session: Session, instance_id: int, services: ServiceHandler | None
     ) -> tuple[ProcessInstance, BpmnWorkflow, ProcessDefinition]:

@@ -169,11 +169,19 @@ def release_all_claims(session: Session, actor: User, user_id: int, district_id:
     return len(records)
 
 
+def _visible_and_locked(session: Session, user: User, record_id: int) -> TaskRecord:
+    """The task, re-read after locking its process instance, so concurrent submissions serialise."""
+    record = get_visible(session, user, record_id)
+    store().lock(session, record.instance_id)
+    session.refresh(record)
+    _check_workable(user, record)
+    return record
+
+
 def save_draft(
     session: Session, user: User, record_id: int, payload: Payload, files: Files, uploads: UploadSettings
 ) -> TaskRecord:
-    record = get_visible(session, user, record_id)
-    _check_workable(user, record)
+    record = _visible_and_locked(session, user, record_id)
     form = form_for(record.form_key)
     if not form.supports_draft:
         raise Conflict("此任务不支持暂存")
@@ -194,8 +202,7 @@ def save_draft(
 def complete_task(
     session: Session, user: User, record_id: int, payload: Payload, files: Files, uploads: UploadSettings
 ) -> TaskRecord:
-    record = get_visible(session, user, record_id)
-    _check_workable(user, record)
+    record = _visible_and_locked(session, user, record_id)
     form = form_for(record.form_key)
     ctx = build_context(session, user, record, uploads)
     clean = form.parse(ctx, payload, files, draft=False)
