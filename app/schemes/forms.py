@@ -267,6 +267,7 @@ class ScoringSettingsForm(FlaskForm):
     rounding_places = SelectField(
         "得分保留小数位", choices=choice_list((str(n), f"{n} 位") for n in range(5))
     )
+    rounding_mode = SelectField("舍入方式", choices=[])
     grade_bands = StringField("等次划分（占总分百分比的下限）", validators=[Length(max=200)])
     tie_break = SelectField("同分排序", choices=[])
     annual_rule = SelectField("年度汇总规则", choices=[])

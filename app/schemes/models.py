@@ -30,6 +30,7 @@ class Scheme(Base):
     locked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     cloned_from_id: Mapped[int | None] = mapped_column(ForeignKey("schemes.id"), nullable=True)
     rounding_places: Mapped[int] = mapped_column(Integer, default=2)
+    rounding_mode: Mapped[str] = mapped_column(String(12), default="half_up")
     # [[threshold on a 0–100 scale, grade], ...] highest first
     grade_bands: Mapped[list[list[str]] | None] = mapped_column(JSON, nullable=True)
     tie_break: Mapped[str | None] = mapped_column(String(200), nullable=True)

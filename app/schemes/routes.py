@@ -47,7 +47,7 @@ from app.schemes.forms import (
     with_blank_rows,
 )
 from app.schemes.models import Indicator, Scheme
-from app.schemes.scoring_settings import format_bands, update_scoring_settings
+from app.schemes.scoring_settings import ROUNDING_LABELS, format_bands, update_scoring_settings
 from app.scoring.annual import AGGREGATION_RULES
 
 bp = Blueprint("schemes", __name__, url_prefix="/schemes")
@@ -138,6 +138,7 @@ def show(scheme_id: int) -> Any:
         settings_form=settings_form(scheme),
         grade_bands=format_bands(scheme),
         annual_rule=AGGREGATION_RULES.get(scheme.annual_rule, scheme.annual_rule),
+        rounding_label=ROUNDING_LABELS.get(scheme.rounding_mode, scheme.rounding_mode),
     )
 
 
@@ -166,8 +167,10 @@ def settings_form(scheme: Scheme) -> ScoringSettingsForm:
         [("", "不设置（并列）")] + [(i.code, f"{i.name}得分高者在前") for i in scheme.first_level]
     )
     form.annual_rule.choices = choice_list(AGGREGATION_RULES.items())
+    form.rounding_mode.choices = choice_list(ROUNDING_LABELS.items())
     if not form.is_submitted():
         form.rounding_places.data = str(scheme.rounding_places)
+        form.rounding_mode.data = scheme.rounding_mode
         form.grade_bands.data = format_bands(scheme)
         form.tie_break.data = scheme.tie_break or ""
         form.annual_rule.data = scheme.annual_rule
@@ -186,6 +189,7 @@ def settings(scheme_id: int) -> Any:
                 current_user.id,
                 s.get(Scheme, scheme.id),
                 int(form.rounding_places.data or 2),
+                form.rounding_mode.data or "",
                 form.grade_bands.data or "",
                 form.tie_break.data or "",
                 form.annual_rule.data or "",

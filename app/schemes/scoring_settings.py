@@ -15,7 +15,9 @@ from app.errors import ValidationFailed
 from app.schemes.models import Scheme
 from app.schemes.operations import ensure_draft
 from app.scoring.annual import AGGREGATION_RULES
-from app.scoring.engine import DEFAULT_GRADE_BANDS
+from app.scoring.engine import DEFAULT_GRADE_BANDS, ROUNDING_MODES
+
+ROUNDING_LABELS = {"half_up": "四舍五入", "down": "截尾（舍去）", "half_even": "四舍六入五成双"}
 
 
 def format_bands(scheme: Scheme) -> str:
@@ -52,6 +54,7 @@ def update_scoring_settings(
     actor_id: int,
     scheme: Scheme,
     rounding_places: int,
+    rounding_mode: str,
     grade_bands: str,
     tie_break: str,
     annual_rule: str,
@@ -60,6 +63,8 @@ def update_scoring_settings(
     errors: dict[str, str] = {}
     if not 0 <= rounding_places <= 4:
         errors["rounding_places"] = "保留小数位数须在 0 到 4 之间"
+    if rounding_mode not in ROUNDING_MODES:
+        errors["rounding_mode"] = "舍入方式无效"
     try:
         bands = parse_bands(grade_bands)
     except ValueError as exc:
@@ -72,16 +77,19 @@ def update_scoring_settings(
     if errors:
         raise ValidationFailed("计分设置有误：" + "；".join(errors.values()), errors)
     before = {
+        "rounding_mode": scheme.rounding_mode,
         "rounding_places": scheme.rounding_places,
         "grade_bands": scheme.grade_bands,
         "tie_break": scheme.tie_break,
         "annual_rule": scheme.annual_rule,
     }
     scheme.rounding_places = rounding_places
+    scheme.rounding_mode = rounding_mode
     scheme.grade_bands = bands
     scheme.tie_break = tie_break or None
     scheme.annual_rule = annual_rule
     after = {
+        "rounding_mode": rounding_mode,
         "rounding_places": rounding_places,
         "grade_bands": bands,
         "tie_break": tie_break,

@@ -14,7 +14,7 @@ from app.scoring import engine
 from app.scoring.fact_forms import FactInput, describe_fields, occurrence_rows, parse_indicator, prefill
 from app.scoring.operations import StageEntry, save_self_report, save_verification, signature
 from app.scoring.rules import IndicatorRules
-from app.scoring.scores import assessed, indicator_rules, load_scores, scheme_nodes, to_engine
+from app.scoring.scores import assessed, indicator_rules, load_scores, rounding_of, scheme_nodes, to_engine
 from app.tasks.context import Files, Payload, TaskContext
 
 MAX_REASON = 1000
@@ -55,7 +55,7 @@ def preview_score(ctx: TaskContext, row: IndicatorRow, facts: list[FactInput]) -
     """The indicator's score if *facts* were recorded (temporary ids: nothing is stored)."""
     node = next(n for n in scheme_nodes(ctx.round.scheme, ctx.round.period) if n.code == row.indicator.code)
     temp = [to_engine(f, -n, row.indicator.code) for n, f in enumerate(facts, start=1)]
-    return engine.score_indicator(node, temp, engine.Rounding(places=ctx.round.scheme.rounding_places))
+    return engine.score_indicator(node, temp, rounding_of(ctx.round.scheme))
 
 
 def parse_facts(

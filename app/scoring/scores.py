@@ -95,6 +95,10 @@ def effective_facts(
     return [f for f in facts if f.stage == latest.get(f.indicator_id, "self") and (drafts or not f.is_draft)]
 
 
+def rounding_of(scheme: Scheme) -> engine.Rounding:
+    return engine.Rounding(places=scheme.rounding_places, mode=scheme.rounding_mode)
+
+
 def to_engine(fact: Any, fact_id: int | None = None, code: str | None = None) -> engine.Fact:
     """A stored fact (or a FactInput with a temporary id and the indicator code) for the engine."""
     return engine.Fact(
@@ -159,7 +163,7 @@ def score_assessment(
     nodes = scheme_nodes(scheme, period)
     not_assessed = {i.id for i in scheme.indicators if not assessed(i, period)}
     facts = [f for f in facts if f.indicator_id not in not_assessed]
-    rounding = engine.Rounding(places=scheme.rounding_places)
+    rounding = rounding_of(scheme)
     stages = {
         stage: engine.score_scheme(
             nodes,

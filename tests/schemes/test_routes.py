@@ -373,6 +373,7 @@ def test_scoring_settings_of_a_draft(app, demo, client_as) -> None:
         f"/schemes/{draft.id}/settings",
         data={
             "rounding_places": "2",
+            "rounding_mode": "half_up",
             "grade_bands": "优 90，良 95，差 0",
             "tie_break": "",
             "annual_rule": "pooled",
@@ -386,6 +387,7 @@ def test_scoring_settings_of_a_draft(app, demo, client_as) -> None:
         f"/schemes/{draft.id}/settings",
         data={
             "rounding_places": "1",
+            "rounding_mode": "down",
             "grade_bands": "优 85，合格 60，不合格 0",
             "tie_break": "ZF",
             "annual_rule": "pooled",
@@ -395,7 +397,12 @@ def test_scoring_settings_of_a_draft(app, demo, client_as) -> None:
     assert "计分设置已保存" in good.get_data(as_text=True)
     db.session.expire_all()
     saved = db.session.get(SchemeModel, draft.id)
-    assert (saved.rounding_places, saved.tie_break, saved.annual_rule) == (1, "ZF", "pooled")
+    assert (saved.rounding_places, saved.rounding_mode, saved.tie_break, saved.annual_rule) == (
+        1,
+        "down",
+        "ZF",
+        "pooled",
+    )
     assert saved.grade_bands == [["85", "优"], ["60", "合格"], ["0", "不合格"]]
     assert "同分时执法实效得分高者排名在前" in admin.get(f"/schemes/{draft.id}").get_data(as_text=True)
     locked = admin.post(
