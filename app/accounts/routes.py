@@ -118,6 +118,12 @@ def _admin_action(action: Any, success: str) -> Any:
     return redirect(url_for("accounts.users"))
 
 
+@bp.route("/admin/tokens/<int:token_id>/revoke", methods=["POST"])
+@roles_required("admin")
+def revoke_token(token_id: int) -> Any:
+    return _admin_action(lambda s: operations.revoke_api_token(s, current_user, token_id), "API 令牌已吊销")
+
+
 @bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
 @roles_required("admin")
 def set_active(user_id: int) -> Any:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
@@ -214,16 +214,4 @@ def close_overdue_self_report(session: Session, assessment: DistrictAssessment) 
         f"{assessment.district.name} 自评逾期未报，已暂存的内容视为提交",
         after={"records": counted},
         scope=assessment,
-    )
-
-
-def stage_facts(session: Session, assessment_id: int, stage: str, indicator_id: int) -> list[Fact]:
-    return list(
-        session.scalars(
-            select(Fact)
-            .where(
-                Fact.assessment_id == assessment_id, Fact.stage == stage, Fact.indicator_id == indicator_id
-            )
-            .order_by(Fact.id)
-        )
     )

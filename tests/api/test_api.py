@@ -100,3 +100,15 @@ def test_cookie_session_posts_need_the_csrf_header(app, demo, client_as) -> None
         f"/api/tasks/{record.id}/claim", headers={"X-CSRFToken": inspector.token}
     )
     assert accepted.status_code == 200
+
+
+def test_admin_revokes_a_token_and_it_stops_working(app, demo, client_as) -> None:
+    client = app.test_client()
+    headers = token_for(client, "liaison_gusu")
+    assert client.get("/api/tasks", headers=headers).status_code == 200
+    admin = client_as("admin")
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert "liaison_gusu" in page and "吊销" in page
+    token_id = int(page.split("/admin/tokens/")[1].split("/")[0])
+    assert admin.post(f"/admin/tokens/{token_id}/revoke").status_code == 302
+    assert client.get("/api/tasks", headers=headers).status_code == 401

@@ -79,6 +79,7 @@ def access_table(w: dict) -> list[tuple[str, str, str, set[str]]]:
         ("accounts.logout", "POST", "/logout", set()),  # harmless for anyone; not asserted
         ("accounts.change_password", "GET", "/account/password", LOGGED_IN),
         ("accounts.users", "GET", "/admin/users", {"admin"}),
+        ("accounts.revoke_token", "POST", "/admin/tokens/1/revoke", {"admin"}),
         ("accounts.set_active", "POST", f"/admin/users/{w['user']}/active", {"admin"}),
         ("accounts.reset_password", "POST", f"/admin/users/{w['user']}/password", {"admin"}),
         ("accounts.move_district", "POST", f"/admin/users/{w['user']}/district", {"admin"}),
