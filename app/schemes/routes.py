@@ -19,6 +19,7 @@ from app.auth import roles_required
 from app.db import db
 from app.errors import OperationError
 from app.forms import choice_list
+from app.schemes import editing
 from app.schemes import operations as ops
 from app.schemes.describe import tree_view
 from app.schemes.exchange import (
@@ -64,7 +65,7 @@ def _scheme_or_404(scheme_id: int) -> Scheme:
 
 def _indicator_or_404(scheme: Scheme, indicator_id: int) -> Indicator:
     try:
-        return ops.indicator_of(scheme, indicator_id)
+        return editing.indicator_of(scheme, indicator_id)
     except OperationError:
         abort(404)
 
@@ -301,7 +302,7 @@ def _indicator_page(
 
 def _ensure_draft_or_redirect(scheme: Scheme) -> Any:
     try:
-        ops.ensure_draft(scheme)
+        editing.ensure_draft(scheme)
     except OperationError as exc:
         flash(exc.message, "warning")
         return _show(scheme)
@@ -325,7 +326,7 @@ def new_indicator(scheme_id: int) -> Any:
             form.frequency.data = parent.frequency
 
     def save(session: Session, values: dict[str, Any]) -> Indicator:
-        return ops.add_indicator(session, current_user.id, scheme, parent_id, values)
+        return editing.add_indicator(session, current_user.id, scheme, parent_id, values)
 
     return _indicator_page(scheme, form, state_from_rules(None), save, None, parent)
 
@@ -345,7 +346,7 @@ def edit_indicator(scheme_id: int, indicator_id: int) -> Any:
     parent = next((i for i in scheme.indicators if i.id == indicator.parent_id), None)
 
     def save(session: Session, values: dict[str, Any]) -> Indicator:
-        return ops.update_indicator(session, current_user.id, indicator, values)
+        return editing.update_indicator(session, current_user.id, indicator, values)
 
     return _indicator_page(scheme, form, state_from_rules(indicator.rules), save, indicator, parent)
 
@@ -358,7 +359,8 @@ def shift_indicator(scheme_id: int, indicator_id: int) -> Any:
     step = -1 if request.form.get("direction") == "up" else 1
     word = "上移" if step < 0 else "下移"
     _change(
-        lambda s: ops.shift_indicator(s, current_user.id, indicator, step), f"指标 {indicator.code} 已{word}"
+        lambda s: editing.shift_indicator(s, current_user.id, indicator, step),
+        f"指标 {indicator.code} 已{word}",
     )
     return _show(scheme, indicator)
 
@@ -374,7 +376,7 @@ def move_indicator(scheme_id: int, indicator_id: int) -> Any:
         return _show(scheme, indicator)
     parent_id = int(raw) if raw else None
     code = indicator.code
-    _change(lambda s: ops.move_indicator(s, current_user.id, indicator, parent_id), f"指标 {code} 已移动")
+    _change(lambda s: editing.move_indicator(s, current_user.id, indicator, parent_id), f"指标 {code} 已移动")
     return _show(scheme, indicator)
 
 
@@ -384,6 +386,6 @@ def delete_indicator(scheme_id: int, indicator_id: int) -> Any:
     scheme = _scheme_or_404(scheme_id)
     indicator = _indicator_or_404(scheme, indicator_id)
     code = indicator.code
-    if _change(lambda s: ops.delete_indicator(s, current_user.id, indicator), f"指标 {code} 已删除"):
+    if _change(lambda s: editing.delete_indicator(s, current_user.id, indicator), f"指标 {code} 已删除"):
         return _show(scheme)
     return _show(scheme, indicator)

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
 from app.errors import ValidationFailed
+from app.schemes.editing import ensure_draft
 from app.schemes.models import Scheme
-from app.schemes.operations import ensure_draft
 from app.scoring.annual import AGGREGATION_RULES
 from app.scoring.engine import DEFAULT_GRADE_BANDS, ROUNDING_MODES
 
