@@ -15,6 +15,7 @@ from app.db import db
 from app.schemes.describe import describe_rules
 from app.scoring.fact_forms import describe_fact
 from app.scoring.rules import FINDER_LABELS
+from app.scoring.scores import SCORE_STAGE_LABELS
 from app.tasks.queries import inbox_count
 from workflows import clock
 
@@ -83,6 +84,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["deadline"] = _deadline
     app.jinja_env.globals["describe_fact"] = describe_fact
     app.jinja_env.globals["describe_rules"] = describe_rules
+    app.jinja_env.globals["score_stage_labels"] = SCORE_STAGE_LABELS
     app.jinja_env.globals["finder_labels"] = FINDER_LABELS
 
     @app.context_processor

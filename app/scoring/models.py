@@ -13,17 +13,6 @@ from app.types import Points
 from workflows import clock
 
 FACT_STAGES = ("self", "verify", "appeal")
-FACT_STAGE_LABELS = {"self": "自评", "verify": "核查", "appeal": "申诉复核"}
-FACT_KIND_LABELS = {
-    "manual": "扣分",
-    "occurrence": "问题",
-    "rate": "比率",
-    "value": "数值",
-    "check": "达标项",
-    "bonus": "加分事项",
-    "veto": "否决事项",
-    "extra": "附加扣分",
-}
 
 
 class Fact(Base):
