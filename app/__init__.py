@@ -36,6 +36,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app import auth, cli, pages
     from app.accounts.routes import bp as accounts_bp
     from app.api import init_api
+    from app.calendar.routes import bp as calendar_bp
     from app.evidence.routes import bp as evidence_bp
     from app.main.routes import bp as main_bp
     from app.rounds.routes import bp as rounds_bp
@@ -44,7 +45,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     auth.init_app(app)
     pages.init_app(app)
-    for blueprint in (main_bp, accounts_bp, tasks_bp, rounds_bp, evidence_bp, schemes_bp):
+    for blueprint in (main_bp, accounts_bp, calendar_bp, tasks_bp, rounds_bp, evidence_bp, schemes_bp):
         app.register_blueprint(blueprint)
     init_api(app)
     cli.init_app(app)

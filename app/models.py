@@ -3,6 +3,7 @@
 from app.accounts.models import ApiToken, User
 from app.appeals.models import Appeal
 from app.audit.models import AuditRecord
+from app.calendar.models import CalendarDay
 from app.db import Base
 from app.districts.models import District
 from app.evidence.models import EvidenceFile
@@ -17,6 +18,7 @@ __all__ = [
     "Appeal",
     "AuditRecord",
     "Base",
+    "CalendarDay",
     "District",
     "DistrictAssessment",
     "EvidenceFile",

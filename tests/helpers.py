@@ -33,7 +33,7 @@ def issue_round(
         "district_ids": districts,
     }
     for stage, days in {"self_report": 7, "verification": 7, "appeal": 3, "review": 5}.items():
-        data[f"kind_{stage}"] = "days"
+        data[f"kind_{stage}"] = "working_days"
         data[f"days_{stage}"] = str(days)
     return admin.post("/rounds/new", data=data)
 

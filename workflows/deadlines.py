@@ -11,6 +11,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from workflows import clock
+from workflows.calendar import WorkCalendar
 
 STAGES = ("self_report", "verification", "appeal", "review")
 STAGE_LABELS = {
@@ -40,21 +41,24 @@ def validate_rule(stage: str, rule: dict[str, Any]) -> dict[str, Any]:
         if parsed <= clock.now():
             raise DeadlineRuleError(f"{label}的截止时间已过，请设置将来的时间")
         return {"kind": "fixed", "at": parsed.isoformat()}
-    if kind == "days":
+    if kind in ("days", "working_days"):
         try:
             days = int(rule.get("days"))  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             raise DeadlineRuleError(f"{label}的天数必须是整数") from exc
         if not 1 <= days <= 90:
             raise DeadlineRuleError(f"{label}的天数须在 1 到 90 之间")
-        return {"kind": "days", "days": days}
+        return {"kind": kind, "days": days}
     raise DeadlineRuleError(f"{label}的截止规则无效")
 
 
-def due_date(rules: dict[str, Any], stage: str, start: datetime | None = None) -> str:
+def due_date(
+    rules: dict[str, Any], stage: str, start: datetime | None = None, calendar: WorkCalendar | None = None
+) -> str:
     """The ISO due date (aware) of *stage* for a stage starting at *start* (now by default).
 
-    ``days`` rules end at 24:00 Asia/Shanghai on the N-th calendar day after the start.
+    ``days`` rules end at 24:00 Asia/Shanghai on the N-th calendar day after the start,
+    ``working_days`` rules at 24:00 on the N-th working day (holidays and 调休 counted).
     """
     rule = rules.get(stage)
     if not rule:
@@ -63,9 +67,18 @@ def due_date(rules: dict[str, Any], stage: str, start: datetime | None = None) -
         return datetime.fromisoformat(rule["at"]).isoformat()
     started = clock.local(start or clock.now())
     assert started is not None
-    last_day = started.date() + timedelta(days=int(rule["days"]))
+    if rule["kind"] == "working_days":
+        last_day = (calendar or WorkCalendar()).add_workdays(started.date(), int(rule["days"]))
+    else:
+        last_day = started.date() + timedelta(days=int(rule["days"]))
     end = datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=clock.SHANGHAI)
     return end.isoformat()
 
 
-SCRIPT_FUNCTIONS = {"due_date": due_date}
+def script_functions(calendar: WorkCalendar | None = None) -> dict[str, Any]:
+    """The functions diagrams may call, bound to the installation's working-day calendar."""
+
+    def bound_due_date(rules: dict[str, Any], stage: str) -> str:
+        return due_date(rules, stage, calendar=calendar)
+
+    return {"due_date": bound_due_date}

@@ -17,7 +17,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from workflows.deadlines import SCRIPT_FUNCTIONS
+from workflows.calendar import WorkCalendar
+from workflows.deadlines import script_functions
 from workflows.restricted import RestrictedEnvironment, UnsafeScriptError, check_source, iter_spec_sources
 
 # Lane names in the diagrams are the roles that may work the tasks in them.
@@ -56,8 +57,8 @@ def definition_version(xml: bytes) -> str:
 class AssessmentScriptEngine(PythonScriptEngine):
     """Restricted script engine whose service tasks call back into the application."""
 
-    def __init__(self, services: ServiceHandler | None = None) -> None:
-        super().__init__(environment=RestrictedEnvironment(SCRIPT_FUNCTIONS))
+    def __init__(self, services: ServiceHandler | None = None, calendar: WorkCalendar | None = None) -> None:
+        super().__init__(environment=RestrictedEnvironment(script_functions(calendar)))
         self.services = services
 
     def call_service(
@@ -121,8 +122,9 @@ def parse_definition(xml: bytes, process_key: str, filename: str = "<upload>") -
 class ProcessLibrary:
     """The process definitions an installation runs, parsed once per version."""
 
-    def __init__(self, bpmn_dir: Path) -> None:
+    def __init__(self, bpmn_dir: Path, calendar: WorkCalendar | None = None) -> None:
         self.bpmn_dir = bpmn_dir
+        self.calendar = calendar
         self._by_version: dict[tuple[str, str], ProcessDefinition] = {}
         self.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
@@ -146,7 +148,7 @@ class ProcessLibrary:
         self, definition: ProcessDefinition, data: dict[str, Any], services: ServiceHandler | None
     ) -> BpmnWorkflow:
         wf = BpmnWorkflow(definition.spec, definition.subprocess_specs)
-        wf.script_engine = AssessmentScriptEngine(services)
+        wf.script_engine = AssessmentScriptEngine(services, self.calendar_for(services))
         wf.task_tree.set_data(**data)
         wf.do_engine_steps()
         return wf
@@ -157,5 +159,9 @@ class ProcessLibrary:
     def loads(self, state: str, services: ServiceHandler | None) -> BpmnWorkflow:
         wf = self.serializer.deserialize_json(state)
         # The script engine is not serialized: without this the default, unrestricted one runs.
-        wf.script_engine = AssessmentScriptEngine(services)
+        wf.script_engine = AssessmentScriptEngine(services, self.calendar_for(services))
         return wf
+
+    def calendar_for(self, services: ServiceHandler | None) -> WorkCalendar | None:
+        """A service handler bound to a transaction may carry that transaction's calendar."""
+        return getattr(services, "calendar", None) or self.calendar

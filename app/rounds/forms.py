@@ -32,8 +32,10 @@ for _stage in STAGES:
         f"kind_{_stage}",
         SelectField(
             f"{STAGE_LABELS[_stage]}截止规则",
-            choices=choice_list([("days", "阶段开始后天数"), ("fixed", "固定时间")]),
-            default="days",
+            choices=choice_list(
+                [("working_days", "阶段开始后工作日"), ("days", "阶段开始后自然日"), ("fixed", "固定时间")]
+            ),
+            default="working_days",
         ),
     )
     setattr(
@@ -60,5 +62,5 @@ def deadline_rules(form: RoundForm) -> dict[str, dict[str, Any]]:
                 "at": at.replace(tzinfo=clock.SHANGHAI).isoformat() if at else None,
             }
         else:
-            rules[stage] = {"kind": "days", "days": getattr(form, f"days_{stage}").data}
+            rules[stage] = {"kind": kind, "days": getattr(form, f"days_{stage}").data}
     return rules

@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
+from app.calendar.operations import calendar_for
 from app.processes import DISTRICT_PROCESS, store
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import publish_round
@@ -42,6 +43,8 @@ class ProcessServices:
     def __init__(self, session: Session, actor_id: int | None) -> None:
         self.session = session
         self.actor_id = actor_id
+        # Deadlines computed in this transaction count working days with the current corrections.
+        self.calendar = calendar_for(session)
         self.operations: dict[str, Callable[[dict[str, Any]], Any]] = {
             "self_report_overdue": self._self_report_overdue,
             "verification_overdue": self._verification_overdue,
