@@ -39,13 +39,23 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.calendar.routes import bp as calendar_bp
     from app.evidence.routes import bp as evidence_bp
     from app.main.routes import bp as main_bp
+    from app.notifications.routes import bp as notifications_bp
     from app.rounds.routes import bp as rounds_bp
     from app.schemes.routes import bp as schemes_bp
     from app.tasks.routes import bp as tasks_bp
 
     auth.init_app(app)
     pages.init_app(app)
-    for blueprint in (main_bp, accounts_bp, calendar_bp, tasks_bp, rounds_bp, evidence_bp, schemes_bp):
+    for blueprint in (
+        main_bp,
+        accounts_bp,
+        calendar_bp,
+        tasks_bp,
+        rounds_bp,
+        evidence_bp,
+        schemes_bp,
+        notifications_bp,
+    ):
         app.register_blueprint(blueprint)
     init_api(app)
     cli.init_app(app)

@@ -7,6 +7,7 @@ from app.calendar.models import CalendarDay
 from app.db import Base
 from app.districts.models import District
 from app.evidence.models import EvidenceFile
+from app.notifications.models import Notification
 from app.rounds.models import DistrictAssessment, Round, RoundResult
 from app.schemes.models import Indicator, Scheme
 from app.scoring.models import Fact, IndicatorRevision
@@ -25,6 +26,7 @@ __all__ = [
     "Fact",
     "Indicator",
     "IndicatorRevision",
+    "Notification",
     "ProcessDefinitionRecord",
     "ProcessInstance",
     "Round",

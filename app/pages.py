@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.db import db
+from app.notifications.operations import unread_count
 from app.schemes.describe import describe_rules
 from app.scoring.fact_forms import describe_fact
 from app.scoring.rules import FINDER_LABELS
@@ -89,10 +90,11 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _inbox_badge() -> dict[str, Any]:
-        count = ""
+        count = unread = ""
         if current_user.is_authenticated:
             count = inbox_count(db.session, current_user)
-        return {"inbox_count": count, "now": clock.now()}
+            unread = unread_count(db.session, current_user.id)
+        return {"inbox_count": count, "unread_count": unread, "now": clock.now()}
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

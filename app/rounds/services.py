@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
 from app.calendar.operations import calendar_for
+from app.notifications.operations import notify_roles
 from app.processes import DISTRICT_PROCESS, store
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import publish_round
@@ -64,9 +65,20 @@ class ProcessServices:
         assert assessment is not None
         return assessment
 
+    def _notify(self, assessment: DistrictAssessment, roles: tuple[str, ...], title: str, body: str) -> None:
+        """To the roles concerned; liaisons only of the assessment's own district."""
+        link = f"/rounds/{assessment.round_id}/districts/{assessment.district_id}"
+        notify_roles(self.session, roles, title, body, link, district_id=assessment.district_id)
+
     def _self_report_overdue(self, data: dict[str, Any]) -> dict[str, Any]:
         assessment = self._assessment(data)
         close_overdue_self_report(self.session, assessment)
+        self._notify(
+            assessment,
+            ("liaison", "admin"),
+            f"{assessment.district.name} 自评逾期未报",
+            "自评填报已截止，已暂存的内容视为提交，该区标记为逾期未报。",
+        )
         return {"overdue": True}
 
     def _verification_overdue(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +101,9 @@ class ProcessServices:
             f"{assessment.district.name} 核查超期，已督办",
             scope=assessment,
         )
+        self._notify(
+            assessment, ("admin",), f"{assessment.district.name} 核查超期", "核查任务已超过截止时间，可转派。"
+        )
         return {"escalated": True}
 
     def _release_verified_results(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +117,12 @@ class ProcessServices:
             f"发布 {assessment.district.name} 核查结果",
             scope=assessment,
         )
+        self._notify(
+            assessment,
+            ("liaison",),
+            f"{assessment.round.title} 核查结果已发布",
+            "请在申诉期内确认结果或对核查调整提出申诉。",
+        )
         return {"released_at": assessment.released_at.isoformat()}
 
     def _review_overdue(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -113,6 +134,9 @@ class ProcessServices:
             ("assessment", assessment.id),
             f"{assessment.district.name} 申诉复核超期",
             scope=assessment,
+        )
+        self._notify(
+            assessment, ("admin",), f"{assessment.district.name} 申诉复核超期", "申诉复核已超过截止时间。"
         )
         return {"notified": True}
 

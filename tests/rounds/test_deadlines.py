@@ -66,6 +66,11 @@ def test_overdue_self_report_closes_and_counts_the_draft(app, demo, client_as) -
     assert task_of("verification", ids["gusu"]).due_at is not None
     late = gusu.post(f"/tasks/{record.id}", data={"action": "submit"}, follow_redirects=True)
     assert "已处理或已被取消" in late.get_data(as_text=True)
+    # The district's liaison and the administrators are told; other districts are not.
+    # (the round has 姑苏 and 园区, both overdue: the admin hears of both, each liaison of its own)
+    for username, expected in (("liaison_gusu", 1), ("admin", 2), ("liaison_wujiang", 0)):
+        page = client_as(username).get("/notifications").get_data(as_text=True)
+        assert page.count("自评逾期未报") == expected, username
     # The next timer is now the verification deadline, days ahead.
     instance = db.session.get(ProcessInstance, instance_id)
     assert instance.next_timer_at > clock.now() + timedelta(days=6)
