@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.db import db
 from app.districts.models import District
 from app.schemes.models import Scheme
+from app.scoring.scores import indicator_rules
 from app.tasks.models import TaskRecord
 
 TASK_LINK = re.compile(r'href="/tasks/(\d+)"')
@@ -59,8 +60,6 @@ def district_ids() -> dict[str, int]:
 
 def full_marks(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """A self-report that earns every point: each checklist item ticked (blank rates count as met)."""
-    from app.scoring.scores import indicator_rules
-
     scheme = db.session.scalar(select(Scheme))
     payload: dict[str, Any] = {}
     parents = {i.parent_id for i in scheme.indicators}

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
+from app.districts.models import District
 from app.rounds.models import DistrictAssessment, Round, RoundResult
 from app.scoring.annual import AGGREGATION_RULES, RoundScore, annual_result
 from app.scoring.engine import rank
@@ -17,8 +18,6 @@ from workflows import clock
 
 
 def assessments_of(session: Session, round_id: int) -> list[DistrictAssessment]:
-    from app.districts.models import District
-
     return list(
         session.scalars(
             select(DistrictAssessment)

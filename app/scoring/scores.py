@@ -122,9 +122,8 @@ class AssessmentScores:
 
     scheme: Scheme
     stages: dict[str, engine.SchemeScore]
-    facts: list[Fact]
+    counted: dict[str, list[Fact]]  # the facts each stage's score was computed from
     revisions: list[IndicatorRevision]
-    drafts: bool
     not_assessed: set[str]  # codes this round's period does not assess
 
     @property
@@ -138,11 +137,7 @@ class AssessmentScores:
         return self.stages[stage].leaves[code]
 
     def facts_at(self, stage: str, indicator_id: int) -> list[Fact]:
-        return [
-            f
-            for f in effective_facts(self.facts, self.revisions, stage, self.drafts)
-            if f.indicator_id == indicator_id
-        ]
+        return [f for f in self.counted[stage] if f.indicator_id == indicator_id]
 
     def revision(self, stage: str, indicator_id: int) -> IndicatorRevision | None:
         return next((r for r in self.revisions if r.stage == stage and r.indicator_id == indicator_id), None)
@@ -164,17 +159,15 @@ def score_assessment(
     not_assessed = {i.id for i in scheme.indicators if not assessed(i, period)}
     facts = [f for f in facts if f.indicator_id not in not_assessed]
     rounding = rounding_of(scheme)
+    counted = {stage: effective_facts(facts, revisions, stage, drafts) for stage in SCORE_STAGES}
     stages = {
         stage: engine.score_scheme(
-            nodes,
-            scheme.total_points,
-            [to_engine(f) for f in effective_facts(facts, revisions, stage, drafts)],
-            rounding,
+            nodes, scheme.total_points, [to_engine(f) for f in counted[stage]], rounding
         )
         for stage in SCORE_STAGES
     }
     skipped = {i.code for i in scheme.indicators if i.id in not_assessed}
-    return AssessmentScores(scheme, stages, list(facts), list(revisions), drafts, skipped)
+    return AssessmentScores(scheme, stages, counted, list(revisions), skipped)
 
 
 def facts_of(session: Session, assessment_id: int) -> list[Fact]:

@@ -16,7 +16,7 @@ from app.pages import error_page
 from app.rounds.models import Round
 from app.tasks import operations
 from app.tasks.context import UploadSettings
-from app.tasks.queries import inbox_count, inbox_page
+from app.tasks.queries import inbox_page
 from app.tasks.registry import form_for
 
 bp = Blueprint("tasks", __name__)
@@ -59,7 +59,6 @@ def inbox() -> Any:
         "tasks/inbox.html",
         rows=rows,
         next_after=next_after,
-        count=inbox_count(db.session, current_user),
         round_titles=titles,
     )
 
