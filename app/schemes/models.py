@@ -76,7 +76,6 @@ class Indicator(Base):
     max_points: Mapped[Decimal] = mapped_column(Points)
     # scored: counts toward the total; bonus / veto stand outside it.
     kind: Mapped[str] = mapped_column(String(10), default="scored")
-    method: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(100), default="")
     frequency: Mapped[str] = mapped_column(String(50), default="")
     department: Mapped[str] = mapped_column(String(50), default="")
