@@ -60,7 +60,7 @@ def test_upgrade_from_0001_keeps_data_and_locks_used_schemes(empty_database: str
             text(
                 "INSERT INTO indicators (id, scheme_id, code, name, max_points, kind, method, source,"
                 " frequency, department, sort_order)"
-                 " VALUES (1, 1, 'ZF', '执法实效', '50', 'scored', '扣完为止', '', '', '', 0)"
+                " VALUES (1, 1, 'ZF', '执法实效', '50', 'scored', '扣完为止', '', '', '', 0)"
             )
         )
         conn.execute(

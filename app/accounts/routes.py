@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.accounts import operations
 from app.accounts.forms import ChangePasswordForm, LoginForm, MoveDistrictForm, PasswordResetForm, UserForm
 from app.accounts.models import ApiToken, User
+from app.actions import perform
 from app.auth import roles_required
 from app.db import db
 from app.districts.models import District
@@ -108,13 +109,7 @@ def users() -> Any:
 
 
 def _admin_action(action: Any, success: str) -> Any:
-    try:
-        with db.transaction() as s:
-            action(s)
-    except OperationError as exc:
-        flash(exc.message, "danger")
-    else:
-        flash(success, "success")
+    perform(action, success)
     return redirect(url_for("accounts.users"))
 
 

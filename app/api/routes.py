@@ -10,6 +10,7 @@ from sqlalchemy import select
 from wtforms import ValidationError
 
 from app.accounts.operations import authenticate, create_api_token
+from app.actions import run_in_transaction
 from app.api.schemas import (
     ApiErrorSchema,
     CompleteRequest,
@@ -30,7 +31,7 @@ from app.rounds.visibility import can_see_detail, can_see_results, visible_score
 from app.tasks import operations
 from app.tasks.queries import inbox_count, inbox_page
 from app.tasks.registry import form_for
-from app.tasks.routes import run_in_transaction, upload_settings
+from app.tasks.routes import upload_settings
 
 blp = Blueprint("api", __name__, url_prefix="/api", description="考核任务与结果")
 

@@ -7,11 +7,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.actions import perform
 from app.auth import roles_required
 from app.calendar.models import CalendarDay
 from app.calendar.operations import calendar_for, remove_day, set_day
 from app.db import db
-from app.errors import OperationError
 from workflows import clock
 
 bp = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
@@ -33,13 +33,11 @@ def index() -> Any:
         if day is None or kind not in ("workday", "restday"):
             flash("请填写正确的日期（YYYY-MM-DD）并选择工作日或休息日", "danger")
         else:
-            try:
-                with db.transaction() as session:
-                    set_day(session, current_user.id, day, kind == "workday", request.form.get("note", ""))
-            except OperationError as exc:
-                flash(exc.message, "danger")
-            else:
-                flash(f"{day.isoformat()} 已调整", "success")
+            note = request.form.get("note", "")
+            perform(
+                lambda s: set_day(s, current_user.id, day, kind == "workday", note),
+                f"{day.isoformat()} 已调整",
+            )
         return redirect(url_for("calendar.index"))
     today = clock.local(clock.now()).date()  # type: ignore[union-attr]
     calendar = calendar_for(db.session)
@@ -56,13 +54,8 @@ def index() -> Any:
 @roles_required("admin")
 def delete(day: str) -> Any:
     parsed = _parse_day(day)
-    try:
-        if parsed is None:
-            raise OperationError("日期格式不正确")
-        with db.transaction() as session:
-            remove_day(session, current_user.id, parsed)
-    except OperationError as exc:
-        flash(exc.message, "danger")
+    if parsed is None:
+        flash("日期格式不正确", "danger")
     else:
-        flash(f"已撤销 {day} 的调整", "success")
+        perform(lambda s: remove_day(s, current_user.id, parsed), f"已撤销 {day} 的调整")
     return redirect(url_for("calendar.index"))

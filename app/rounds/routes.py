@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.actions import run_in_transaction
 from app.auth import roles_required
 from app.db import db
 from app.districts.models import District
@@ -22,7 +23,6 @@ from app.rounds.operations import annual_rows, assessments_of, results_of, score
 from app.schemes.models import Scheme
 from app.scoring.scores import indicator_rules
 from app.tasks.models import TaskRecord
-from app.tasks.routes import run_in_transaction
 from workflows.store import ProcessDefinitionRecord, ProcessInstance
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")

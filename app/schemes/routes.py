@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import CITY_ROLES
+from app.actions import perform
 from app.auth import roles_required
 from app.db import db
 from app.errors import OperationError
@@ -73,18 +74,6 @@ def _indicator_or_404(scheme: Scheme, indicator_id: int) -> Indicator:
 def _show(scheme: Scheme, indicator: Indicator | None = None) -> Any:
     anchor = f"i{indicator.id}" if indicator is not None and indicator.id else None
     return redirect(url_for("schemes.show", scheme_id=scheme.id, _anchor=anchor))
-
-
-def _change(action: Callable[[Session], Any], success: str) -> bool:
-    """Run one operation atomically; flash the outcome."""
-    try:
-        with db.transaction() as session:
-            action(session)
-    except OperationError as exc:
-        flash(exc.message, "danger")
-        return False
-    flash(success, "success")
-    return True
 
 
 @bp.route("")
@@ -184,7 +173,7 @@ def settings(scheme_id: int) -> Any:
     scheme = _scheme_or_404(scheme_id)
     form = settings_form(scheme)
     if form.validate_on_submit():
-        _change(
+        perform(
             lambda s: update_scoring_settings(
                 s,
                 current_user.id,
@@ -358,7 +347,7 @@ def shift_indicator(scheme_id: int, indicator_id: int) -> Any:
     indicator = _indicator_or_404(scheme, indicator_id)
     step = -1 if request.form.get("direction") == "up" else 1
     word = "上移" if step < 0 else "下移"
-    _change(
+    perform(
         lambda s: editing.shift_indicator(s, current_user.id, indicator, step),
         f"指标 {indicator.code} 已{word}",
     )
@@ -376,7 +365,7 @@ def move_indicator(scheme_id: int, indicator_id: int) -> Any:
         return _show(scheme, indicator)
     parent_id = int(raw) if raw else None
     code = indicator.code
-    _change(lambda s: editing.move_indicator(s, current_user.id, indicator, parent_id), f"指标 {code} 已移动")
+    perform(lambda s: editing.move_indicator(s, current_user.id, indicator, parent_id), f"指标 {code} 已移动")
     return _show(scheme, indicator)
 
 
@@ -386,6 +375,6 @@ def delete_indicator(scheme_id: int, indicator_id: int) -> Any:
     scheme = _scheme_or_404(scheme_id)
     indicator = _indicator_or_404(scheme, indicator_id)
     code = indicator.code
-    if _change(lambda s: editing.delete_indicator(s, current_user.id, indicator), f"指标 {code} 已删除"):
+    if perform(lambda s: editing.delete_indicator(s, current_user.id, indicator), f"指标 {code} 已删除"):
         return _show(scheme)
     return _show(scheme, indicator)

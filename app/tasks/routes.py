@@ -6,12 +6,12 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.models import User
+from app.actions import run_in_transaction
 from app.auth import roles_required
 from app.db import db
-from app.errors import Conflict, OperationError
+from app.errors import OperationError
 from app.pages import error_page
 from app.rounds.models import Round
 from app.tasks import operations
@@ -27,15 +27,6 @@ def upload_settings() -> UploadSettings:
     return UploadSettings(
         Path(config["UPLOAD_DIR"]), config["MAX_EVIDENCE_BYTES"], config["DISPLAY_IMAGE_MAX_PX"]
     )
-
-
-def run_in_transaction(action: Any) -> Any:
-    """Run one operation atomically; a concurrent save of the same instance is reported, not raised."""
-    try:
-        with db.transaction() as session:
-            return action(session)
-    except StaleDataError as exc:
-        raise Conflict("该任务刚刚已被他人处理，请刷新页面查看") from exc
 
 
 @bp.route("/")
