@@ -11,6 +11,7 @@ from flask import Flask
 from app.config import PROJECT_ROOT, load_config
 from app.db import db
 from app.extensions import csrf, login_manager
+from app.notifications.channels import init_channels
 from app.processes import processes
 
 
@@ -37,6 +38,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.accounts.routes import bp as accounts_bp
     from app.api import init_api
     from app.calendar.routes import bp as calendar_bp
+    from app.deadlines.routes import bp as deadlines_bp
     from app.evidence.routes import bp as evidence_bp
     from app.main.routes import bp as main_bp
     from app.notifications.routes import bp as notifications_bp
@@ -55,10 +57,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         evidence_bp,
         schemes_bp,
         notifications_bp,
+        deadlines_bp,
     ):
         app.register_blueprint(blueprint)
     init_api(app)
     cli.init_app(app)
+    init_channels(app)
 
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:

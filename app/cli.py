@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.db import db
+from app.deadlines.commands import scheduler_cli
 from app.demo import seed_demo
 from app.migrations import upgrade
 from app.rounds.commands import round_cli
@@ -39,3 +40,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(round_cli)
     app.cli.add_command(scheme_cli)
+    app.cli.add_command(scheduler_cli)

@@ -25,7 +25,24 @@ class Config:
     LOGIN_LOCK_MINUTES = 15
     WTF_CSRF_TIME_LIMIT = None
     SCHEDULER_ENABLED = False
-    SCHEDULER_INTERVAL_SECONDS = 5
+    # A standby takes over at most LEASE seconds after the holder's last renewal (plus one renewal).
+    SCHEDULER_LEASE_SECONDS = 6.0
+    SCHEDULER_RENEW_SECONDS = 2.0
+    SCHEDULER_WORKERS = 4
+    REMINDER_POLL_SECONDS = 15.0
+    OUTBOX_POLL_SECONDS = 5.0
+    # Outside notification channels; e-mail is on only when SMTP_HOST is set.
+    SMTP_HOST = ""
+    SMTP_PORT = 25
+    SMTP_USER = ""
+    SMTP_PASSWORD = ""
+    SMTP_STARTTLS = False
+    SMTP_SSL = False
+    SMTP_TIMEOUT_SECONDS = 10
+    MAIL_FROM = "noreply@localhost"
+    MAIL_SENDER_NAME = "苏州市城管执法考核系统"
+    NOTIFICATION_CHANNELS: dict[str, str] = {}  # noqa: RUF012 - name → "module:Class"
+    BASE_URL = ""  # for links in e-mails, e.g. https://kaohe.example.gov.cn
     API_TITLE = "苏州市城管执法考核系统 API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -41,9 +58,20 @@ def load_config(overrides: dict | None = None) -> dict:
         scope: dict = {}
         exec(compile(instance_config.read_text(encoding="utf-8"), str(instance_config), "exec"), scope)  # noqa: S102 - local admin's file
         values.update({k: v for k, v in scope.items() if k.isupper()})
-    for key in ("SECRET_KEY", "DATABASE_URL", "UPLOAD_DIR"):
+    for key in (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "UPLOAD_DIR",
+        "SMTP_HOST",
+        "SMTP_USER",
+        "SMTP_PASSWORD",
+        "MAIL_FROM",
+        "BASE_URL",
+    ):
         if os.environ.get(key):
             values[key] = os.environ[key]
+    if os.environ.get("SMTP_PORT"):
+        values["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
     if os.environ.get("SCHEDULER_ENABLED"):
         values["SCHEDULER_ENABLED"] = os.environ["SCHEDULER_ENABLED"] == "1"
     values.update(overrides or {})

@@ -5,14 +5,22 @@ from app.appeals.models import Appeal
 from app.audit.models import AuditRecord
 from app.calendar.models import CalendarDay
 from app.db import Base
+from app.deadlines.models import Reminder
 from app.districts.models import District
 from app.evidence.models import EvidenceFile
-from app.notifications.models import Notification
+from app.notifications.models import Notification, OutboundMessage
 from app.rounds.models import DistrictAssessment, Round, RoundResult
 from app.schemes.models import Indicator, Scheme
 from app.scoring.models import Fact, IndicatorRevision
 from app.tasks.models import TaskRecord
-from workflows.store import ProcessDefinitionRecord, ProcessInstance
+from workflows.store import (
+    ProcessDefinitionRecord,
+    ProcessInstance,
+    SchedulerJob,
+    SchedulerLease,
+    SchedulerRun,
+    TimerChange,
+)
 
 __all__ = [
     "ApiToken",
@@ -27,11 +35,17 @@ __all__ = [
     "Indicator",
     "IndicatorRevision",
     "Notification",
+    "OutboundMessage",
     "ProcessDefinitionRecord",
     "ProcessInstance",
+    "Reminder",
     "Round",
     "RoundResult",
+    "SchedulerJob",
+    "SchedulerLease",
+    "SchedulerRun",
     "Scheme",
     "TaskRecord",
+    "TimerChange",
     "User",
 ]

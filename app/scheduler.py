@@ -1,79 +1,133 @@
-"""The in-process scheduler: fires process timers that have fallen due.
+"""The application's side of the deadline scheduler: what a firing does, and which periodic
+jobs run beside it (reminders, the notification outbox, pruning old run records).
 
-Due instances are found through the indexed ``next_timer_at`` column, never by
-loading every instance. Deadline robustness (leases, restarts, exact-once
-bounds) is built on this in the deadlines work.
+Every process may start a scheduler (``SCHEDULER_ENABLED``: the development server, each
+gunicorn worker, or one ``flask --app app scheduler run``); the lease in workflows/lease.py
+lets one of them act and keeps the others standing by.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import timedelta
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import db
+from app.deadlines.reminders import send_due_reminders
+from app.notifications.outbox import deliver_pending
 from app.processes import store
 from app.rounds.services import ProcessServices, after_instance_step
 from workflows import clock
 from workflows.runner import fire_due_timers
-from workflows.store import ProcessInstance
+from workflows.scheduler import FIRED, GONE, NOT_DUE, DeadlineScheduler, Timing, fire_recorded
+from workflows.store import ProcessInstance, SchedulerRun
 
 log = logging.getLogger("szcg.scheduler")
 
+RUN_RETENTION = timedelta(days=90)
 
-def fire_instance(session: Session, instance_id: int) -> None:
+
+def fire_instance(session: Session, instance_id: int) -> str:
+    """Run the due timers of one instance in the caller's transaction; say what happened."""
+    store().lock(session, instance_id)
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None or instance.status != "running" or instance.next_timer_at is None:
+        return GONE
+    if instance.next_timer_at > clock.now():
+        return NOT_DUE
     services = ProcessServices(session, None)
     instance, wf, definition = store().load(session, instance_id, services)
-    fire_due_timers(wf)
+    if not fire_due_timers(wf):
+        return NOT_DUE
     after_instance_step(session, services, instance, wf, definition)
+    return FIRED
 
 
-def fire_due(limit: int = 100) -> int:
-    """Fire every instance whose earliest timer is due; each in its own transaction."""
-    session = db.session
-    due_ids = list(
-        session.scalars(
-            select(ProcessInstance.id)
-            .where(ProcessInstance.next_timer_at <= clock.now(), ProcessInstance.status == "running")
-            .order_by(ProcessInstance.next_timer_at)
-            .limit(limit)
-        )
-    )
-    session.rollback()
+def fire_overdue(limit: int = 1000) -> int:
+    """Fire every instance whose deadline has passed, here and now (tests; ``flask scheduler fire-due``).
+
+    The same path as the scheduler's jobs, one transaction per instance; returns how many fired.
+    """
+    due = db.session.execute(
+        select(ProcessInstance.id, ProcessInstance.next_timer_at)
+        .where(ProcessInstance.next_timer_at <= clock.now(), ProcessInstance.status == "running")
+        .order_by(ProcessInstance.next_timer_at)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
     fired = 0
-    for instance_id in due_ids:
+    for instance_id, due_at in due:
         try:
-            with db.transaction() as s:
-                fire_instance(s, instance_id)
-            fired += 1
+            fired += fire_recorded(db.transaction, fire_instance, instance_id, due_at, "manual") == FIRED
         except StaleDataError:
-            log.info("instance %s changed while firing; it will be retried", instance_id)
-        except Exception:
-            log.exception("firing timers of instance %s failed", instance_id)
+            log.info("instance %s changed while firing; left for the scheduler", instance_id)
     return fired
 
 
-def start_scheduler(app: Flask) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(timezone=clock.SHANGHAI)
+def prune_runs(session: Session) -> str:
+    removed = session.execute(
+        delete(SchedulerRun).where(SchedulerRun.started_at < clock.now() - RUN_RETENTION)
+    ).rowcount
+    return f"清理 {removed} 条运行记录" if removed else ""
 
-    def job() -> None:
-        with app.app_context():
-            fire_due()
 
-    scheduler.add_job(
-        job,
-        "interval",
-        seconds=app.config["SCHEDULER_INTERVAL_SECONDS"],
-        id="fire_due_timers",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
+def build_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:
+    def transaction() -> AbstractContextManager[Session]:
+        return _app_transaction(app)
+
+    timing = Timing(
+        lease_seconds=app.config["SCHEDULER_LEASE_SECONDS"],
+        renew_seconds=app.config["SCHEDULER_RENEW_SECONDS"],
+        workers=app.config["SCHEDULER_WORKERS"],
     )
+    scheduler = DeadlineScheduler(transaction, fire_instance, holder, timing)
+
+    def in_transaction(job: Callable[[Session], str]) -> Callable[[], str]:
+        def run() -> str:
+            with transaction() as session:
+                return job(session)
+
+        return run
+
+    config = app.config
+    scheduler.add_periodic(
+        "reminders", "截止提醒", config["REMINDER_POLL_SECONDS"], in_transaction(send_due_reminders)
+    )
+    scheduler.add_periodic(
+        "outbox", "外发通知（邮件等）", config["OUTBOX_POLL_SECONDS"], lambda: deliver_pending(app)
+    )
+    scheduler.add_periodic("prune_runs", "清理运行记录", 3600, in_transaction(prune_runs))
+    return scheduler
+
+
+class _app_transaction:
+    """A transaction on the app's database from a scheduler thread (its own scoped session)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __enter__(self) -> Session:
+        self.context = self.app.app_context()
+        self.context.push()
+        self.tx = db.transaction()
+        return self.tx.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.tx.__exit__(*exc)  # type: ignore[arg-type]
+        finally:
+            db.Session.remove()
+            self.context.pop()
+
+
+def start_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:
+    scheduler = build_scheduler(app, holder)
     scheduler.start()
     app.extensions["scheduler"] = scheduler
-    log.info("scheduler started")
     return scheduler

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from workflows import clock
 from workflows.engine import DISTRICT_LANES, LANE_ROLES, ProcessDefinition, ProcessLibrary, ServiceHandler
-from workflows.store import ProcessDefinitionRecord, ProcessInstance
+from workflows.store import ProcessDefinitionRecord, ProcessInstance, TimerChange
 
 _STATE_NAMES = {TaskState.READY: "ready", TaskState.COMPLETED: "completed", TaskState.CANCELLED: "cancelled"}
 
@@ -66,17 +66,7 @@ def _timer_due(task: Any) -> datetime | None:
 
 def task_due(task: Any) -> datetime | None:
     """The earliest pending boundary-timer due date attached to a user task."""
-    parent = task.parent
-    if parent is None:
-        return None
-    dues = [
-        _timer_due(sibling)
-        for sibling in parent.children
-        if sibling is not task
-        and sibling.state == TaskState.WAITING
-        and isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition)
-    ]
-    dues = [d for d in dues if d is not None]
+    dues = [d for d in (_timer_due(t) for t in _boundary_timers(task)) if d is not None]
     return min(dues) if dues else None
 
 
@@ -150,9 +140,52 @@ def send_message(wf: BpmnWorkflow, name: str, payload: Any = None) -> None:
     raise LookupError(f"process is not waiting for message {name}")
 
 
-def fire_due_timers(wf: BpmnWorkflow) -> None:
+def _waiting_timers(wf: BpmnWorkflow) -> set[Any]:
+    return {
+        task.id
+        for task in wf.event_manager.tasks.values()
+        if task.state == TaskState.WAITING
+        and isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+    }
+
+
+def fire_due_timers(wf: BpmnWorkflow) -> bool:
+    """Fire the timers whose date has passed; say whether any did."""
+    before = _waiting_timers(wf)
     wf.refresh_timers()
     wf.do_engine_steps()
+    return _waiting_timers(wf) != before
+
+
+def _boundary_timers(task: Any) -> list[Any]:
+    parent = task.parent
+    if parent is None:
+        return []
+    return [
+        sibling
+        for sibling in parent.children
+        if sibling is not task
+        and sibling.state == TaskState.WAITING
+        and isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition)
+    ]
+
+
+def move_timer(wf: BpmnWorkflow, task_id: str, due: datetime) -> datetime | None:
+    """Move the deadline of a ready user task; return the old due date.
+
+    SpiffWorkflow evaluates a timer's expression once and keeps the result in the timer
+    task's internal ``event_value``; changing the process data afterwards moves nothing.
+    """
+    if due.tzinfo is None:
+        raise ValueError("a deadline must be timezone-aware")
+    task = wf.get_task_from_id(UUID(task_id))
+    timers = _boundary_timers(task) if task is not None and task.state == TaskState.READY else []
+    if not timers:
+        raise LookupError("该任务没有可调整的截止时间")
+    old = min((d for d in (_timer_due(t) for t in timers) if d is not None), default=None)
+    for timer in timers:
+        timer._set_internal_data(event_value=due.isoformat())
+    return old
 
 
 class InstanceStore:
@@ -226,7 +259,11 @@ class InstanceStore:
     def save(self, session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> None:
         now = clock.now()
         instance.state = self.library.dumps(wf)
-        instance.next_timer_at = next_timer(wf)
+        due = next_timer(wf)
+        if due != instance.next_timer_at:
+            # Tell the scheduler (perhaps in another process) in this same transaction.
+            session.add(TimerChange(instance_id=instance.id, created_at=now))
+        instance.next_timer_at = due
         instance.updated_at = now
         if wf.completed and instance.status != "completed":
             instance.status = "completed"

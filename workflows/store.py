@@ -91,3 +91,67 @@ class ProcessInstance(Base):
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class TimerChange(Base):
+    """A note that an instance's earliest timer moved, written in the transaction that moved it.
+
+    APScheduler 3 never looks at what other processes write, so the process holding the
+    scheduler lease reads these rows (every half second), re-reads each instance's
+    ``next_timer_at`` and reschedules its job; then it deletes the rows it read.
+    """
+
+    __tablename__ = "timer_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class SchedulerLease(Base):
+    """Who runs the scheduler: one row per lease name, held until ``expires_at`` unless renewed."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(default=clock.now)
+    renewed_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class SchedulerRun(Base):
+    """One run of a scheduled job: a deadline fired (in the firing's own transaction), or a
+    periodic job's outcome. The administrator's jobs page and the benchmark read these."""
+
+    __tablename__ = "scheduler_runs"
+    __table_args__ = (
+        Index("ix_scheduler_runs_started", "started_at"),
+        Index("ix_scheduler_runs_outcome", "outcome", "id"),
+        Index("ix_scheduler_runs_instance", "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(50))
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    started_at: Mapped[datetime] = mapped_column(default=clock.now)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    holder: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SchedulerJob(Base):
+    """A periodic job of the scheduler as its lease holder last ran it, for the jobs page."""
+
+    __tablename__ = "scheduler_jobs"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    interval_seconds: Mapped[float] = mapped_column(default=0.0)
+    last_run_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_outcome: Mapped[str] = mapped_column(String(20), default="")
+    last_detail: Mapped[str] = mapped_column(Text, default="")
+    next_run_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)

@@ -30,6 +30,9 @@ class User(UserMixin, Base):
     display_name: Mapped[str] = mapped_column(String(50))
     role: Mapped[str] = mapped_column(String(20))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), nullable=True)
+    # Addresses for the outside notification channels (e-mail, an SMS gateway); optional.
+    email: Mapped[str] = mapped_column(String(200), default="")
+    mobile: Mapped[str] = mapped_column(String(20), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

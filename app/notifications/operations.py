@@ -1,6 +1,7 @@
 """Every state change of notifications: sending them to users or roles, marking them read.
 
-The in-app centre is the one channel so far; e-mail and other gateways come with the deadlines work.
+The in-app centre is written in the caller's transaction; outside channels (app/notifications/
+channels.py) get an outbox row in the same transaction and are delivered by the scheduler.
 """
 
 from __future__ import annotations
@@ -11,31 +12,24 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.notifications.channels import enabled_channels
 from app.notifications.models import Notification
+from app.notifications.outbox import enqueue
 from workflows import clock
 
 COUNT_CAP = 99
 
 
 def notify(session: Session, user_ids: Iterable[int], title: str, body: str = "", link: str = "") -> int:
+    """In the notification centre now; to the outside channels (e-mail …) through the outbox."""
     ids = sorted(set(user_ids))
+    if not ids:
+        return 0
     session.add_all(Notification(user_id=uid, title=title[:200], body=body, link=link[:300]) for uid in ids)
+    if enabled_channels():
+        users = session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True)))
+        enqueue(session, users, title, body, link)
     return len(ids)
-
-
-def notify_roles(
-    session: Session,
-    roles: Iterable[str],
-    title: str,
-    body: str = "",
-    link: str = "",
-    district_id: int | None = None,
-) -> int:
-    """Everyone active in *roles*; liaisons only of *district_id* when given."""
-    query = select(User.id).where(User.active.is_(True), User.role.in_(list(roles)))
-    if district_id is not None:
-        query = query.where((User.role != "liaison") | (User.district_id == district_id))
-    return notify(session, session.scalars(query), title, body, link)
 
 
 def unread_count(session: Session, user_id: int) -> str:

@@ -3,10 +3,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.deadlines.settings import DEFAULTS, EMPTY_RULES, RECIPIENT_LABELS
 from app.forms import choice_list
 from workflows import clock
 from workflows.deadlines import STAGE_LABELS, STAGES
@@ -48,6 +56,35 @@ for _stage in STAGES:
         f"at_{_stage}",
         DateTimeLocalField("截止时间", format="%Y-%m-%dT%H:%M", validators=[Optional()]),
     )
+
+
+RoundForm.reminder_hours = StringField(  # type: ignore[attr-defined]
+    "截止前提醒（小时，逗号分隔）", default="24,2", validators=[Length(max=40)]
+)
+RoundForm.self_report_empty = SelectField(  # type: ignore[attr-defined]
+    "自评逾期时未填报的指标", choices=choice_list(EMPTY_RULES.items()), default="verified"
+)
+RoundForm.escalate_verification = BooleanField("核查超期时标记督办（可转派）", default=True)  # type: ignore[attr-defined]
+for _stage in STAGES:
+    setattr(
+        RoundForm,
+        f"notify_{_stage}",
+        MultiCheckboxField(
+            f"{STAGE_LABELS[_stage]}截止时通知",
+            choices=choice_list(RECIPIENT_LABELS.items()),
+            default=DEFAULTS["notify"][_stage],
+        ),
+    )
+
+
+def deadline_settings(form: RoundForm) -> dict[str, Any]:
+    """What the deadlines do, as the issue operation takes them (it validates them)."""
+    return {
+        "reminder_hours": form.reminder_hours.data or "",  # type: ignore[attr-defined]
+        "self_report_empty": form.self_report_empty.data,  # type: ignore[attr-defined]
+        "escalate_verification": bool(form.escalate_verification.data),  # type: ignore[attr-defined]
+        "notify": {stage: getattr(form, f"notify_{stage}").data or [] for stage in STAGES},
+    }
 
 
 def deadline_rules(form: RoundForm) -> dict[str, dict[str, Any]]:

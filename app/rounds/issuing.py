@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.audit.operations import record as audit
+from app.deadlines.settings import SettingsError, validate_settings
 from app.districts.models import District
 from app.errors import ValidationFailed
 from app.processes import DISTRICT_PROCESS, ROUND_PROCESS, library, store
@@ -30,6 +31,7 @@ def issue_round(
     scheme_id: int,
     district_ids: list[int],
     deadline_rules: dict[str, dict[str, Any]],
+    deadline_settings: dict[str, Any] | None = None,
 ) -> Round:
     errors: dict[str, str] = {}
     if not title.strip():
@@ -48,6 +50,10 @@ def issue_round(
             rules[stage] = validate_rule(stage, deadline_rules.get(stage) or {})
         except DeadlineRuleError as exc:
             errors[f"deadline_{stage}"] = str(exc)
+    try:
+        settings = validate_settings(deadline_settings or {})
+    except SettingsError as exc:
+        errors[exc.field] = exc.message
     if errors:
         raise ValidationFailed("下发考核失败，请检查标红的项目", errors)
 
@@ -62,6 +68,7 @@ def issue_round(
         period=period,
         scheme_id=scheme_id,
         deadline_rules=rules,
+        deadline_settings=settings,
         district_definition_id=store().definition_record(session, district_definition).id,
         round_definition_id=store().definition_record(session, round_definition).id,
         districts_total=len(districts),
@@ -99,6 +106,7 @@ def issue_round(
             "scheme_id": scheme_id,
             "districts": [d.id for d in districts],
             "deadline_rules": rules,
+            "deadline_settings": settings,
             "process_version": district_definition.version,
         },
         round_id=round_.id,

@@ -40,6 +40,8 @@ class Round(Base):
     scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"))
     status: Mapped[str] = mapped_column(String(20), default="running")
     deadline_rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What each deadline does and when reminders go out (app/deadlines/settings.py).
+    deadline_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     district_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
     round_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
     round_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), nullable=True)

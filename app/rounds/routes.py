@@ -9,6 +9,8 @@ from sqlalchemy import select
 from app.actions import run_in_transaction
 from app.auth import roles_required
 from app.db import db
+from app.deadlines.settings import describe as describe_settings
+from app.deadlines.settings import settings_of
 from app.districts.models import District
 from app.errors import OperationError
 from app.evidence.operations import evidence_of
@@ -16,7 +18,7 @@ from app.forms import choice_list
 from app.pages import error_page
 from app.processes import store
 from app.rounds import visibility
-from app.rounds.forms import RoundForm, deadline_rules
+from app.rounds.forms import RoundForm, deadline_rules, deadline_settings
 from app.rounds.issuing import issue_round
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import annual_rows, assessments_of, results_of, scores_of
@@ -64,6 +66,7 @@ def new() -> Any:
                     form.scheme_id.data,
                     form.district_ids.data or [],
                     deadline_rules(form),
+                    deadline_settings(form),
                 )
             )
         except OperationError as exc:
@@ -98,6 +101,7 @@ def overview(round_id: int) -> Any:
         assessments=assessments,
         tasks_by_district=tasks_by_district,
         show_results=visibility.can_see_results(current_user, round_),
+        deadline_lines=describe_settings(settings_of(round_.deadline_settings)),
     )
 
 

@@ -11,12 +11,15 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
 from app.calendar.operations import calendar_for
-from app.notifications.operations import notify_roles
+from app.deadlines.recipients import stage_recipients
+from app.deadlines.reminders import plan_reminders
+from app.deadlines.settings import settings_of
+from app.notifications.operations import notify
 from app.processes import DISTRICT_PROCESS, store
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import publish_round
@@ -50,6 +53,7 @@ class ProcessServices:
             "self_report_overdue": self._self_report_overdue,
             "verification_overdue": self._verification_overdue,
             "release_verified_results": self._release_verified_results,
+            "appeal_window_closed": self._appeal_window_closed,
             "review_overdue": self._review_overdue,
             "publish_round_results": self._publish_round_results,
         }
@@ -65,46 +69,65 @@ class ProcessServices:
         assert assessment is not None
         return assessment
 
-    def _notify(self, assessment: DistrictAssessment, roles: tuple[str, ...], title: str, body: str) -> None:
-        """To the roles concerned; liaisons only of the assessment's own district."""
+    def _notify(
+        self, assessment: DistrictAssessment, stage: str, element: str, title: str, body: str
+    ) -> None:
+        """To the people the round's settings name for *stage* (liaisons only of this district)."""
+        who = settings_of(assessment.round.deadline_settings)["notify"].get(stage, [])
+        task = self.session.scalars(
+            select(TaskRecord)
+            .where(TaskRecord.assessment_id == assessment.id, TaskRecord.element == element)
+            .order_by(TaskRecord.id.desc())
+            .limit(1)
+        ).first()
+        users = stage_recipients(self.session, who, assessment.district_id, task)
         link = f"/rounds/{assessment.round_id}/districts/{assessment.district_id}"
-        notify_roles(self.session, roles, title, body, link, district_id=assessment.district_id)
+        notify(self.session, users, title, body, link)
 
     def _self_report_overdue(self, data: dict[str, Any]) -> dict[str, Any]:
         assessment = self._assessment(data)
-        close_overdue_self_report(self.session, assessment)
+        rule = settings_of(assessment.round.deadline_settings)["self_report_empty"]
+        empty = close_overdue_self_report(self.session, assessment, rule)
+        how = "按 0 分计" if rule == "zero" else "以核查数据为准"
         self._notify(
             assessment,
-            ("liaison", "admin"),
+            "self_report",
+            "self_report",
             f"{assessment.district.name} 自评逾期未报",
-            "自评填报已截止，已暂存的内容视为提交，该区标记为逾期未报。",
+            f"自评填报已截止，已暂存的内容视为提交，该区标记为逾期未报；未填报的 {empty} 项指标{how}。",
         )
-        return {"overdue": True}
+        return {"overdue": True, "empty_indicators": empty}
 
     def _verification_overdue(self, data: dict[str, Any]) -> dict[str, Any]:
         assessment = self._assessment(data)
-        assessment.verification_escalated = True
-        self.session.execute(
-            update(TaskRecord)
-            .where(
-                TaskRecord.assessment_id == assessment.id,
-                TaskRecord.element == "verification",
-                TaskRecord.state == "ready",
+        escalate = settings_of(assessment.round.deadline_settings)["escalate_verification"]
+        if escalate:
+            assessment.verification_escalated = True
+            self.session.execute(
+                update(TaskRecord)
+                .where(
+                    TaskRecord.assessment_id == assessment.id,
+                    TaskRecord.element == "verification",
+                    TaskRecord.state == "ready",
+                )
+                .values(escalated=True)
             )
-            .values(escalated=True)
-        )
         audit(
             self.session,
             None,
             "assessment.verification_overdue",
             ("assessment", assessment.id),
-            f"{assessment.district.name} 核查超期，已督办",
+            f"{assessment.district.name} 核查超期" + ("，已督办" if escalate else ""),
             scope=assessment,
         )
         self._notify(
-            assessment, ("admin",), f"{assessment.district.name} 核查超期", "核查任务已超过截止时间，可转派。"
+            assessment,
+            "verification",
+            "verification",
+            f"{assessment.district.name} 核查超期",
+            "核查任务已超过截止时间" + ("，已标记督办，可转派。" if escalate else "。"),
         )
-        return {"escalated": True}
+        return {"escalated": escalate}
 
     def _release_verified_results(self, data: dict[str, Any]) -> dict[str, Any]:
         assessment = self._assessment(data)
@@ -117,13 +140,34 @@ class ProcessServices:
             f"发布 {assessment.district.name} 核查结果",
             scope=assessment,
         )
-        self._notify(
-            assessment,
-            ("liaison",),
+        link = f"/rounds/{assessment.round_id}/districts/{assessment.district_id}"
+        notify(
+            self.session,
+            stage_recipients(self.session, ["liaison"], assessment.district_id),
             f"{assessment.round.title} 核查结果已发布",
             "请在申诉期内确认结果或对核查调整提出申诉。",
+            link,
         )
         return {"released_at": assessment.released_at.isoformat()}
+
+    def _appeal_window_closed(self, data: dict[str, Any]) -> dict[str, Any]:
+        assessment = self._assessment(data)
+        audit(
+            self.session,
+            None,
+            "assessment.appeal_window_closed",
+            ("assessment", assessment.id),
+            f"{assessment.district.name} 申诉期满，视为确认核查结果",
+            scope=assessment,
+        )
+        self._notify(
+            assessment,
+            "appeal",
+            "result_confirmation",
+            f"{assessment.district.name} 申诉期已满",
+            "申诉期已结束，不再受理申诉，核查结果视为确认。",
+        )
+        return {"closed": True}
 
     def _review_overdue(self, data: dict[str, Any]) -> dict[str, Any]:
         assessment = self._assessment(data)
@@ -136,7 +180,11 @@ class ProcessServices:
             scope=assessment,
         )
         self._notify(
-            assessment, ("admin",), f"{assessment.district.name} 申诉复核超期", "申诉复核已超过截止时间。"
+            assessment,
+            "review",
+            "appeal_review",
+            f"{assessment.district.name} 申诉复核超期",
+            "申诉复核已超过截止时间。",
         )
         return {"notified": True}
 
@@ -164,7 +212,11 @@ def after_instance_step(
         scope = TaskScope(
             round_id, assessment.district_id, assessment.id, excluded_user_id=assessment.verified_by
         )
-        sync_tasks(session, instance, wf, definition, scope, completed_by)
+        opened = sync_tasks(session, instance, wf, definition, scope, completed_by)
+        hours = settings_of(assessment.round.deadline_settings)["reminder_hours"]
+        for task in opened:
+            if task.due_at is not None:
+                plan_reminders(session, task, hours)
         _update_district_stage(session, services, assessment, instance, wf)
     else:
         round_ = session.get(Round, round_id)

@@ -249,6 +249,8 @@ def describe_fact(fact: Any, rules: IndicatorRules | None) -> str:
     labels: dict[str, str] = {}
     for item in (*getattr(rules, "items", ()), *getattr(rules, "extras", ())):
         labels[item.key] = item.label
+    if fact.kind == "unreported":
+        return "逾期未报，按 0 分计"
     if fact.kind == "occurrence":
         when = fact.occurred_on.isoformat() if fact.occurred_on else ""
         notes = [FINDER_LABELS.get(fact.found_by, "")] if fact.found_by else []

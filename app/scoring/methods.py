@@ -12,6 +12,7 @@ from app.scoring.outcomes import (
     FAILED_GRADE,
     HUNDRED,
     METHOD_FACT_KIND,
+    UNREPORTED,
     ZERO,
     Deduction,
     Fact,
@@ -54,6 +55,8 @@ def _check_fact(node: SchemeNode, rules: IndicatorRules, fact: Fact) -> None:
         raise fact_error(fact, f"不属于指标 {node.code}")
     if fact.kind not in FACT_KINDS:
         raise fact_error(fact, f"类型 {fact.kind} 未知")
+    if fact.kind == UNREPORTED:
+        return
     if fact.kind == "extra":
         if fact.item not in {e.key for e in rules.extras}:
             raise fact_error(fact, f"附加扣分项 {fact.item} 未在规则中配置")
@@ -234,6 +237,10 @@ def score_indicator(
         for fact in own:
             _check_fact(node, rules, fact)
         out = _Explanation(node.code)
+        if any(f.kind == UNREPORTED for f in own):
+            marked = [f for f in own if f.kind == UNREPORTED]
+            out.add(UNREPORTED, node.max_points, "逾期未报，按 0 分计", marked)
+            return IndicatorScore(node.code, node.max_points, rounding.apply(ZERO), tuple(out), ZERO)
         _BASE[rules.method](node, rules, [f for f in own if f.kind != "extra"], out)
         moved = sum((d.amount for d in out), ZERO)
         if isinstance(rules, BonusRules):

@@ -44,11 +44,16 @@ class Fact(Base):
     is_draft: Mapped[bool] = mapped_column(Boolean, default=False)
     # Facts fed by the big-data platform are typed in by inspectors until the interface exists.
     manual_entry: Mapped[bool] = mapped_column(Boolean, default=True)
-    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # None when the system wrote it (a deadline closing the self-report).
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     indicator: Mapped[Indicator] = relationship(lazy="joined")
-    recorder: Mapped[User] = relationship(lazy="joined")
+    recorder: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def recorder_name(self) -> str:
+        return self.recorder.display_name if self.recorder else "系统（截止处理）"
 
 
 class IndicatorRevision(Base):
@@ -64,8 +69,13 @@ class IndicatorRevision(Base):
     stage: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text, default="")
     is_draft: Mapped[bool] = mapped_column(Boolean, default=False)
-    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # None when the system wrote it (a deadline closing the self-report).
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     indicator: Mapped[Indicator] = relationship(lazy="joined")
-    recorder: Mapped[User] = relationship(lazy="joined")
+    recorder: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def recorder_name(self) -> str:
+        return self.recorder.display_name if self.recorder else "系统（截止处理）"

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
@@ -14,6 +14,8 @@ from app.rounds.models import DistrictAssessment
 from app.schemes.models import Indicator
 from app.scoring.fact_forms import FactInput
 from app.scoring.models import Fact, IndicatorRevision
+from app.scoring.outcomes import UNREPORTED
+from app.scoring.scores import assessed
 from workflows import clock
 
 # What one stage records for one indicator: the facts and the explanation.
@@ -196,8 +198,13 @@ def record_review(
     return revision
 
 
-def close_overdue_self_report(session: Session, assessment: DistrictAssessment) -> None:
-    """Deadline passed: the saved draft counts as submitted and the district is flagged 逾期未报."""
+def close_overdue_self_report(session: Session, assessment: DistrictAssessment, empty_rule: str) -> int:
+    """Deadline passed: the saved draft counts as submitted and the district is flagged 逾期未报.
+
+    With the ``zero`` rule every assessed indicator the district left empty scores 0 at the
+    self-report stage (a verification adjustment can still correct it); with ``verified`` the
+    empty ones wait for the inspector's data. Returns how many indicators were left empty.
+    """
     counted = 0
     for model in (Fact, IndicatorRevision):
         counted += session.execute(
@@ -205,6 +212,41 @@ def close_overdue_self_report(session: Session, assessment: DistrictAssessment) 
             .where(model.assessment_id == assessment.id, model.stage == "self", model.is_draft.is_(True))
             .values(is_draft=False)
         ).rowcount
+    reported = set(
+        session.scalars(
+            select(IndicatorRevision.indicator_id).where(
+                IndicatorRevision.assessment_id == assessment.id, IndicatorRevision.stage == "self"
+            )
+        )
+    )
+    round_ = assessment.round
+    parents = {i.parent_id for i in round_.scheme.indicators}
+    empty = [
+        i
+        for i in round_.scheme.indicators
+        if i.id not in parents and i.kind == "scored" and assessed(i, round_.period) and i.id not in reported
+    ]
+    if empty_rule == "zero":
+        for indicator in empty:
+            session.add(
+                Fact(
+                    assessment_id=assessment.id,
+                    indicator_id=indicator.id,
+                    stage="self",
+                    kind=UNREPORTED,
+                    description="逾期未报",
+                    recorded_by=None,
+                )
+            )
+            session.add(
+                IndicatorRevision(
+                    assessment_id=assessment.id,
+                    indicator_id=indicator.id,
+                    stage="self",
+                    reason="逾期未报，按 0 分计",
+                    recorded_by=None,
+                )
+            )
     assessment.self_overdue = True
     audit(
         session,
@@ -212,6 +254,8 @@ def close_overdue_self_report(session: Session, assessment: DistrictAssessment) 
         "score.self_overdue",
         ("assessment", assessment.id),
         f"{assessment.district.name} 自评逾期未报，已暂存的内容视为提交",
-        after={"records": counted},
+        after={"records": counted, "empty": [i.code for i in empty], "empty_rule": empty_rule},
         scope=assessment,
     )
+    session.flush()
+    return len(empty)

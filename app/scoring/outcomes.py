@@ -11,7 +11,10 @@ from app.scoring.rules import (
     IndicatorRules,
 )
 
-FACT_KINDS = ("manual", "occurrence", "rate", "value", "check", "bonus", "veto", "extra")
+FACT_KINDS = ("manual", "occurrence", "rate", "value", "check", "bonus", "veto", "extra", "unreported")
+# Written when a self-report closes overdue with the "zero" rule: the indicator scores 0 at that
+# stage, whatever its method, until a later stage revises it.
+UNREPORTED = "unreported"
 NODE_KINDS = ("scored", "bonus", "veto")
 # The one fact kind each method consumes; "extra" facts are accepted wherever extras are configured.
 METHOD_FACT_KIND = {

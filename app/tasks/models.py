@@ -41,6 +41,7 @@ class TaskRecord(Base):
         Index("ix_task_records_pool", "state", "pool", "id"),
         Index("ix_task_records_claimed", "state", "claimed_by", "id"),
         Index("ix_task_records_round", "round_id", "district_id"),
+        Index("ix_task_records_due", "state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

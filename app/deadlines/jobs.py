@@ -1,0 +1,86 @@
+"""What the administrator's jobs page shows, read from the database so any worker can show it
+(the scheduler's own jobs live in whichever process holds the lease)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.deadlines.models import Reminder
+from app.notifications.channels import enabled_channels
+from app.notifications.models import OutboundMessage
+from app.tasks.models import TaskRecord
+from workflows import clock
+from workflows.scheduler import LEASE_NAME
+from workflows.store import ProcessInstance, SchedulerJob, SchedulerLease, SchedulerRun
+
+LIST = 30
+
+
+@dataclass
+class JobsOverview:
+    lease: SchedulerLease | None
+    lease_alive: bool
+    periodic: list[SchedulerJob]
+    upcoming: list[TaskRecord]
+    waiting_instances: int
+    overdue_instances: int
+    runs: list[SchedulerRun]
+    failures: list[SchedulerRun]
+    outbox: dict[str, int]
+    outbox_failed: list[OutboundMessage]
+    reminders_pending: int
+    channels: list[str]
+
+
+def overview(session: Session) -> JobsOverview:
+    now = clock.now()
+    lease = session.get(SchedulerLease, LEASE_NAME)
+    running = ProcessInstance.status == "running"
+    counts: dict[str, Any] = dict(
+        session.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)).all()
+    )
+    return JobsOverview(
+        lease=lease,
+        lease_alive=lease is not None and lease.expires_at > now,
+        periodic=list(session.scalars(select(SchedulerJob).order_by(SchedulerJob.name))),
+        upcoming=list(
+            session.scalars(
+                select(TaskRecord)
+                .where(TaskRecord.state == "ready", TaskRecord.due_at.is_not(None))
+                .order_by(TaskRecord.due_at)
+                .limit(LIST)
+            )
+        ),
+        waiting_instances=session.scalar(
+            select(func.count()).where(running, ProcessInstance.next_timer_at.is_not(None))
+        )
+        or 0,
+        overdue_instances=session.scalar(
+            select(func.count()).where(running, ProcessInstance.next_timer_at <= now)
+        )
+        or 0,
+        runs=list(session.scalars(select(SchedulerRun).order_by(SchedulerRun.id.desc()).limit(LIST))),
+        failures=list(
+            session.scalars(
+                select(SchedulerRun)
+                .where(SchedulerRun.outcome == "failed")
+                .order_by(SchedulerRun.id.desc())
+                .limit(10)
+            )
+        ),
+        outbox={status: int(counts.get(status, 0)) for status in ("pending", "sent", "failed")},
+        outbox_failed=list(
+            session.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.status == "failed")
+                .order_by(OutboundMessage.id.desc())
+                .limit(10)
+            )
+        ),
+        reminders_pending=session.scalar(select(func.count()).where(Reminder.sent_at.is_(None))) or 0,
+        channels=[c.label or c.name for c in enabled_channels().values()],
+    )
