@@ -28,7 +28,9 @@ class Config:
     # A standby takes over at most LEASE seconds after the holder's last renewal (plus one renewal).
     SCHEDULER_LEASE_SECONDS = 6.0
     SCHEDULER_RENEW_SECONDS = 2.0
-    SCHEDULER_WORKERS = 4
+    # Threads firing deadlines: None = one on SQLite (its writes are serialised anyway; more
+    # threads only queue on the lock), four on PostgreSQL.
+    SCHEDULER_WORKERS: int | None = None
     REMINDER_POLL_SECONDS = 15.0
     OUTBOX_POLL_SECONDS = 5.0
     # Outside notification channels; e-mail is on only when SMTP_HOST is set.

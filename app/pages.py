@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -52,16 +52,6 @@ def _local(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.strftime(fmt) if value else ""
 
 
-def _deadline(dt: datetime | None) -> str:
-    """Deadlines at midnight read as 24:00 of the day before, as the rules are stated (第 N 天 24:00)."""
-    value = clock.local(dt)
-    if value is None:
-        return ""
-    if value.hour == value.minute == value.second == 0:
-        return (value - timedelta(days=1)).strftime("%Y-%m-%d 24:00")
-    return value.strftime("%Y-%m-%d %H:%M")
-
-
 def _points(value: Decimal | None) -> str:
     if value is None:
         return ""
@@ -82,7 +72,7 @@ def wants_json() -> bool:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["local"] = _local
     app.jinja_env.filters["points"] = _points
-    app.jinja_env.filters["deadline"] = _deadline
+    app.jinja_env.filters["deadline"] = clock.deadline_text
     app.jinja_env.globals["describe_fact"] = describe_fact
     app.jinja_env.globals["describe_rules"] = describe_rules
     app.jinja_env.globals["score_stage_labels"] = SCORE_STAGE_LABELS

@@ -84,7 +84,8 @@ def build_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:
     timing = Timing(
         lease_seconds=app.config["SCHEDULER_LEASE_SECONDS"],
         renew_seconds=app.config["SCHEDULER_RENEW_SECONDS"],
-        workers=app.config["SCHEDULER_WORKERS"],
+        workers=app.config["SCHEDULER_WORKERS"]
+        or (1 if app.config["DATABASE_URL"].startswith("sqlite") else 4),
     )
     scheduler = DeadlineScheduler(transaction, fire_instance, holder, timing)
 

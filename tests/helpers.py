@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.db import db
+from app.deadlines.settings import DEFAULTS
 from app.districts.models import District
 from app.schemes.models import Scheme
 from app.scoring.scores import indicator_rules
@@ -36,6 +37,10 @@ def issue_round(
     for stage, days in {"self_report": 7, "verification": 7, "appeal": 3, "review": 5}.items():
         data[f"kind_{stage}"] = "working_days"
         data[f"days_{stage}"] = str(days)
+    # What the form's defaults send from a browser (ticked boxes included).
+    data.update({"reminder_hours": "24,2", "self_report_empty": "verified", "escalate_verification": "y"})
+    for stage, who in DEFAULTS["notify"].items():
+        data[f"notify_{stage}"] = who
     return admin.post("/rounds/new", data=data)
 
 

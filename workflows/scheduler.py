@@ -109,7 +109,9 @@ class DeadlineScheduler:
         self._lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
             timezone=clock.SHANGHAI,
-            executors={"default": ThreadPoolExecutor(timing.workers)},
+            # Firings get their own threads, so housekeeping (the lease above all) never waits
+            # behind a burst of deadlines, nor deadlines behind housekeeping.
+            executors={"default": ThreadPoolExecutor(2), "timers": ThreadPoolExecutor(timing.workers)},
             # Never drop a late run: APScheduler's default grace of one second would skip a
             # deadline the process was too busy (or down) to fire on the dot.
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
@@ -249,6 +251,7 @@ class DeadlineScheduler:
             run_date=due,
             args=[instance_id, due],
             id=job_id,
+            executor="timers",
             replace_existing=True,
         )
 

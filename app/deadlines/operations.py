@@ -66,15 +66,15 @@ def extend_deadline(
     assert round_ is not None
     plan_reminders(session, task, settings_of(round_.deadline_settings)["reminder_hours"])
 
-    old_text = clock.local(old_due).strftime("%Y-%m-%d %H:%M") if old_due else "—"  # type: ignore[union-attr]
-    new_text = clock.local(new_due).strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+    old_text = clock.deadline_text(old_due) or "—"
+    new_text = clock.deadline_text(new_due)
     where = task.district.name if task.district else round_.title
     audit(
         session,
         actor.id,
         "deadline.extend",
         ("task", task.id),
-        f"延长 {where} {task.name} 截止时间：{old_text} → {new_text}",
+        f"延长{task.name}（{where}）截止时间：{old_text} → {new_text}",
         before={"due_at": old_due.isoformat() if old_due else None},
         after={"due_at": new_due.isoformat(), "reason": reason},
         scope=task,
@@ -83,7 +83,7 @@ def extend_deadline(
     notify(
         session,
         users,
-        f"截止时间已延长：{where} {task.name}",
+        f"截止时间已延长：{task.name}（{where}）",
         f"截止时间由 {old_text} 延长至 {new_text}。理由：{reason}",
         f"/tasks/{task.id}",
     )

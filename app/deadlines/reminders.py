@@ -63,12 +63,12 @@ def send_due_reminders(session: Session) -> str:
             skipped += 1
             continue
         users = task_holders(session, task)
-        where = f"{task.district.name} " if task.district else ""
-        due_text = clock.local(task.due_at).strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+        where = f"（{task.district.name}）" if task.district else ""
+        due_text = clock.deadline_text(task.due_at)
         notify(
             session,
             users,
-            f"截止提醒：{where}{task.name}",
+            f"截止提醒：{task.name}{where}",
             f"该任务将于 {due_text} 截止（还剩约 {_hours_left(task)}），请及时办理。",
             f"/tasks/{task.id}",
         )
