@@ -8,6 +8,7 @@ lets one of them act and keeps the others standing by.
 
 from __future__ import annotations
 
+import atexit
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -131,4 +132,11 @@ def start_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:
     scheduler = build_scheduler(app, holder)
     scheduler.start()
     app.extensions["scheduler"] = scheduler
+    # A worker that exits cleanly gives the lease up, so its successor need not wait for expiry.
+    atexit.register(_stop_quietly, scheduler)
     return scheduler
+
+
+def _stop_quietly(scheduler: DeadlineScheduler) -> None:
+    if scheduler.scheduler.running:
+        scheduler.shutdown(release=True)

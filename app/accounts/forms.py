@@ -32,3 +32,8 @@ class ChangePasswordForm(FlaskForm):
 
 class MoveDistrictForm(FlaskForm):
     district_id = SelectField("调整到", coerce=int, choices=[])
+
+
+class ContactForm(FlaskForm):
+    email = StringField("电子邮箱", validators=[Length(max=200)])
+    mobile = StringField("手机号", validators=[Length(max=20)])

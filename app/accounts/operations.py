@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -152,6 +153,34 @@ def change_own_password(session: Session, user: User, current: str, new_password
     user.must_change_password = False
     user.session_generation += 1
     record(session, user.id, "account.password_change", ("user", user.id), "修改密码")
+    return user
+
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MOBILE = re.compile(r"^1\d{10}$")
+
+
+def update_contact(session: Session, user: User, email: str, mobile: str) -> User:
+    """The user's own addresses for e-mail and SMS notifications (both optional)."""
+    email, mobile = (email or "").strip(), (mobile or "").strip()
+    errors = {}
+    if email and (len(email) > 200 or not EMAIL.match(email)):
+        errors["email"] = "邮箱格式不正确"
+    if mobile and not MOBILE.match(mobile):
+        errors["mobile"] = "手机号应为 11 位数字，以 1 开头"
+    if errors:
+        raise ValidationFailed("联系方式未保存，请检查标红的项目", errors)
+    before = {"email": user.email, "mobile": user.mobile}
+    user.email, user.mobile = email, mobile
+    record(
+        session,
+        user.id,
+        "account.contact",
+        ("user", user.id),
+        "修改联系方式",
+        before=before,
+        after={"email": email, "mobile": mobile},
+    )
     return user
 
 

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.accounts import operations
-from app.accounts.forms import ChangePasswordForm, LoginForm, MoveDistrictForm, PasswordResetForm, UserForm
+from app.accounts.forms import (
+    ChangePasswordForm,
+    ContactForm,
+    LoginForm,
+    MoveDistrictForm,
+    PasswordResetForm,
+    UserForm,
+)
 from app.accounts.models import ApiToken, User
 from app.actions import perform
 from app.auth import roles_required
@@ -60,17 +69,41 @@ def logout() -> Any:
 def change_password() -> Any:
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        current, new = form.current.data or "", form.password.data or ""
         try:
-            with db.transaction() as s:
-                user = s.merge(current_user._get_current_object())
-                operations.change_own_password(s, user, form.current.data or "", form.password.data or "")
+            user = _on_own_account(lambda s, u: operations.change_own_password(s, u, current, new))
         except OperationError as exc:
             flash(exc.message, "danger")
         else:
             login_user(user)
             flash("密码已修改", "success")
             return redirect(url_for("tasks.inbox"))
-    return render_template("accounts/password.html", form=form)
+    return _account_page(form, ContactForm(obj=current_user))
+
+
+def _on_own_account(change: Callable[[Session, User], User]) -> User:
+    """Run *change* on the signed-in user's own row, atomically (refusals raise OperationError)."""
+    with db.transaction() as s:
+        return change(s, s.merge(current_user._get_current_object()))
+
+
+def _account_page(form: ChangePasswordForm, contact: ContactForm, errors: dict | None = None) -> Any:
+    return render_template("accounts/password.html", form=form, contact=contact, errors=errors or {})
+
+
+@bp.route("/account/contact", methods=["POST"])
+@login_required
+def contact() -> Any:
+    form = ContactForm()
+    if form.validate_on_submit():
+        email, mobile = form.email.data or "", form.mobile.data or ""
+        try:
+            _on_own_account(lambda s, u: operations.update_contact(s, u, email, mobile))
+        except OperationError as exc:
+            flash(exc.message, "danger")
+            return _account_page(ChangePasswordForm(formdata=None), form, exc.fields), 422
+        flash("联系方式已保存", "success")
+    return redirect(url_for("accounts.change_password"))
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])

@@ -23,7 +23,8 @@ def run(holder: str | None) -> None:
     from app.scheduler import start_scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    scheduler = start_scheduler(app, holder)
+    # With SCHEDULER_ENABLED set, create_app has already started one in this process.
+    scheduler = app.extensions.get("scheduler") or start_scheduler(app, holder)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.deadlines.models import Reminder
 from app.notifications.channels import enabled_channels
 from app.notifications.models import OutboundMessage
+from app.rounds.models import Round
 from app.tasks.models import TaskRecord
 from workflows import clock
 from workflows.scheduler import LEASE_NAME
@@ -34,12 +35,23 @@ class JobsOverview:
     outbox_failed: list[OutboundMessage]
     reminders_pending: int
     channels: list[str]
+    round_titles: dict[int, str]
 
 
 def overview(session: Session) -> JobsOverview:
     now = clock.now()
     lease = session.get(SchedulerLease, LEASE_NAME)
     running = ProcessInstance.status == "running"
+    upcoming = list(
+        session.scalars(
+            select(TaskRecord)
+            .where(TaskRecord.state == "ready", TaskRecord.due_at.is_not(None))
+            .order_by(TaskRecord.due_at)
+            .limit(LIST)
+        )
+    )
+    round_ids = {t.round_id for t in upcoming}
+    titles = dict(session.execute(select(Round.id, Round.title).where(Round.id.in_(round_ids))).all())
     counts: dict[str, Any] = dict(
         session.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)).all()
     )
@@ -47,14 +59,7 @@ def overview(session: Session) -> JobsOverview:
         lease=lease,
         lease_alive=lease is not None and lease.expires_at > now,
         periodic=list(session.scalars(select(SchedulerJob).order_by(SchedulerJob.name))),
-        upcoming=list(
-            session.scalars(
-                select(TaskRecord)
-                .where(TaskRecord.state == "ready", TaskRecord.due_at.is_not(None))
-                .order_by(TaskRecord.due_at)
-                .limit(LIST)
-            )
-        ),
+        upcoming=upcoming,
         waiting_instances=session.scalar(
             select(func.count()).where(running, ProcessInstance.next_timer_at.is_not(None))
         )
@@ -83,4 +88,5 @@ def overview(session: Session) -> JobsOverview:
         ),
         reminders_pending=session.scalar(select(func.count()).where(Reminder.sent_at.is_(None))) or 0,
         channels=[c.label or c.name for c in enabled_channels().values()],
+        round_titles=titles,
     )

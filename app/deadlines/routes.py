@@ -65,7 +65,7 @@ def extend(record_id: int) -> Any:
             errors = exc.fields or {"new_due": exc.message}
         else:
             flash("截止时间已延长，提醒已按新时间重新安排", "success")
-            return redirect(_back(task))
+            return redirect(url_for("rounds.overview", round_id=task.round_id))
     elif request.method == "POST":
         errors = {name: messages[0] for name, messages in form.errors.items()}
     elif task.due_at is not None:
@@ -79,9 +79,3 @@ def _local_naive(value: datetime) -> datetime:
     local = clock.local(value)
     assert local is not None
     return local.replace(tzinfo=None)
-
-
-def _back(task: TaskRecord) -> str:
-    if task.district_id is not None:
-        return url_for("rounds.district", round_id=task.round_id, district_id=task.district_id)
-    return url_for("rounds.overview", round_id=task.round_id)

@@ -234,3 +234,35 @@ def test_admin_pages_fit_desktop_and_phone(
         page.set_viewport_size(PHONE)
         assert_no_sideways_scroll(page)
         screenshot(page, f"{name}-phone")
+
+
+def test_admin_extends_a_deadline_and_reads_the_jobs_page(
+    page: Page, live_server: LiveServer, login: Login, screenshot: Shot
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    login(page, "admin")
+    page.goto(f"{live_server.url}/rounds/{round_id(live_server)}")
+    page.get_by_role("link", name="延长").first.click()
+    expect(page.get_by_role("heading", name="延长截止时间")).to_be_visible()
+    page.fill("input[name=new_due]", "2020-01-01T18:00")
+    page.fill("textarea[name=reason]", "系统故障")
+    page.get_by_role("button", name="确认延长").click()
+    expect(page.locator(".field-error")).to_contain_text("新的截止时间须在将来")
+    screenshot(page, "deadline-extend-error-desktop")
+    page.set_viewport_size(PHONE)
+    assert_no_sideways_scroll(page)
+    screenshot(page, "deadline-extend-error-phone")
+    page.set_viewport_size(DESKTOP)
+    page.fill("input[name=new_due]", "2027-01-15T18:00")
+    page.get_by_role("button", name="确认延长").click()
+    expect(page.locator(".flash").first).to_contain_text("截止时间已延长")
+    expect(page.get_by_text("截止 2027-01-15 18:00")).to_be_visible()
+
+    page.goto(f"{live_server.url}/admin/jobs")
+    expect(page.get_by_role("heading", name="定时任务")).to_be_visible()
+    expect(page.get_by_test_id("lease")).to_contain_text("未运行")
+    expect(page.get_by_test_id("upcoming")).to_contain_text("2027-01-15 18:00")
+    screenshot(page, "jobs-desktop")
+    page.set_viewport_size(PHONE)
+    assert_no_sideways_scroll(page)
+    screenshot(page, "jobs-phone")

@@ -58,7 +58,7 @@ def lateness(instance_ids: list[int]) -> list[float]:
     return [(r.started_at - r.due_at).total_seconds() for r in runs]
 
 
-def test_fires_on_time_once_and_after_a_restart_with_the_deadline_past(app, demo) -> None:
+def test_fires_on_time_once_and_after_a_restart_with_the_deadline_past(app, demo, client_as) -> None:
     app.config.update(SCHEDULER_LEASE_SECONDS=3.0, SCHEDULER_RENEW_SECONDS=1.0)
     ids = district_ids()
     scheduler = start_scheduler(app, holder="first")
@@ -70,6 +70,9 @@ def test_fires_on_time_once_and_after_a_restart_with_the_deadline_past(app, demo
         )
         wait_until(lambda: overdue(round_id), 8, "the deadline")
         time.sleep(1.5)
+        jobs = client_as("admin").get("/admin/jobs").get_data(as_text=True)
+        assert "运行中" in jobs and "first" in jobs  # the lease holder
+        assert jobs.count("截止处理") >= 2 and "截止提醒" in jobs and "外发通知" in jobs
     finally:
         scheduler.shutdown()
     first = instances(round_id)

@@ -78,6 +78,7 @@ def access_table(w: dict) -> list[tuple[str, str, str, set[str]]]:
         ("rounds.new", "POST", "/rounds/new", {"admin"}),
         ("accounts.logout", "POST", "/logout", set()),  # harmless for anyone; not asserted
         ("accounts.change_password", "GET", "/account/password", LOGGED_IN),
+        ("accounts.contact", "POST", "/account/contact", LOGGED_IN),
         ("accounts.users", "GET", "/admin/users", {"admin"}),
         ("accounts.revoke_token", "POST", "/admin/tokens/1/revoke", {"admin"}),
         ("calendar.index", "GET", "/admin/calendar", {"admin"}),
