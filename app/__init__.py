@@ -26,6 +26,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # a line per rendering step otherwise
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
 
@@ -41,6 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.deadlines.routes import bp as deadlines_bp
     from app.evidence.routes import bp as evidence_bp
     from app.main.routes import bp as main_bp
+    from app.notices.routes import bp as notices_bp
     from app.notifications.routes import bp as notifications_bp
     from app.rounds.routes import bp as rounds_bp
     from app.schemes.routes import bp as schemes_bp
@@ -58,6 +61,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         schemes_bp,
         notifications_bp,
         deadlines_bp,
+        notices_bp,
     ):
         app.register_blueprint(blueprint)
     init_api(app)

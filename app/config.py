@@ -14,6 +14,8 @@ INSTANCE_DIR = Path(os.environ.get("SZCG_INSTANCE", PROJECT_ROOT / "instance"))
 class Config:
     DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'assessment.sqlite'}"
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
+    NOTICE_DIR = str(INSTANCE_DIR / "notices")  # issued PDF notices, written once
+    VERIFY_RATE_PER_MINUTE = 10  # public verification page, per client address
     BPMN_DIR = str(PROJECT_ROOT / "bpmn")
     MAX_CONTENT_LENGTH = 60 * 1024 * 1024  # one form post with several photos
     MAX_EVIDENCE_BYTES = 20 * 1024 * 1024

@@ -8,6 +8,7 @@ from app.db import Base
 from app.deadlines.models import Reminder
 from app.districts.models import District
 from app.evidence.models import EvidenceFile
+from app.notices.models import DocumentSequence, Notice
 from app.notifications.models import Notification, OutboundMessage
 from app.rounds.models import DistrictAssessment, Round, RoundResult
 from app.schemes.models import Indicator, Scheme
@@ -30,10 +31,12 @@ __all__ = [
     "CalendarDay",
     "District",
     "DistrictAssessment",
+    "DocumentSequence",
     "EvidenceFile",
     "Fact",
     "Indicator",
     "IndicatorRevision",
+    "Notice",
     "Notification",
     "OutboundMessage",
     "ProcessDefinitionRecord",

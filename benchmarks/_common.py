@@ -58,6 +58,7 @@ def bench_app() -> Iterator[tuple[Flask, Path]]:
             {
                 "DATABASE_URL": url,
                 "UPLOAD_DIR": str(tmp_path / "uploads"),
+                "NOTICE_DIR": str(tmp_path / "notices"),
                 "TESTING": False,
                 "SCHEDULER_ENABLED": False,
                 "SECRET_KEY": "benchmark-secret",

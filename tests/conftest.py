@@ -62,6 +62,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         {
             "DATABASE_URL": database_url,
             "UPLOAD_DIR": str(tmp_path / "uploads"),
+            "NOTICE_DIR": str(tmp_path / "notices"),
             "TESTING": True,
             "SCHEDULER_ENABLED": False,
             "SECRET_KEY": "test-secret",

@@ -17,6 +17,7 @@ from app.appeals.operations import (
 )
 from app.errors import Forbidden, ValidationFailed
 from app.evidence.operations import PendingEvidence, attach, discard, evidence_of, store_uploads
+from app.notices.operations import issue_notice
 from app.scoring.fact_forms import FactInput, describe_fields, occurrence_rows, parse_indicator, prefill
 from app.scoring.forms import IndicatorRow, preview_score
 from app.scoring.scores import AssessmentScores, indicator_rules, load_scores
@@ -241,4 +242,7 @@ class AppealReviewForm:
             decide_appeal(
                 ctx.session, ctx.user.id, ctx.assessment, d.appeal, d.decision, d.facts, d.withdrawn, d.reason
             )
+        if not draft:
+            ctx.session.flush()
+            issue_notice(ctx.session, ctx.user.id, "decision", ctx.round, ctx.assessment)
         return {"reviewed": True}

@@ -15,6 +15,8 @@ from app.districts.models import District
 from app.errors import OperationError
 from app.evidence.operations import evidence_of
 from app.forms import choice_list
+from app.notices.models import Notice
+from app.notices.operations import notices_of
 from app.pages import error_page
 from app.processes import store
 from app.rounds import visibility
@@ -102,6 +104,7 @@ def overview(round_id: int) -> Any:
         tasks_by_district=tasks_by_district,
         show_results=visibility.can_see_results(current_user, round_),
         deadline_lines=describe_settings(settings_of(round_.deadline_settings)),
+        notices=_visible_notices(round_),
     )
 
 
@@ -178,4 +181,13 @@ def district(round_id: int, district_id: int) -> Any:
         evidence=evidence_of(db.session, assessment.id),
         indicators={i.code: i for i in leaves},
         rules={i.code: indicator_rules(i) for i in leaves},
+        notices=_visible_notices(round_, district_id),
     )
+
+
+def _visible_notices(round_: Round, district_id: int | None = None) -> list[Notice]:
+    return [
+        n
+        for n in notices_of(db.session, round_.id, district_id)
+        if visibility.can_see_notice(current_user, round_, n.district_id)
+    ]

@@ -7,6 +7,7 @@ handler runs it inside the transaction of the click or timer that reached it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -19,6 +20,7 @@ from app.calendar.operations import calendar_for
 from app.deadlines.recipients import stage_recipients
 from app.deadlines.reminders import plan_reminders
 from app.deadlines.settings import settings_of
+from app.notices.operations import issue_notice, issue_results
 from app.notifications.operations import notify
 from app.processes import DISTRICT_PROCESS, store
 from app.rounds.models import DistrictAssessment, Round
@@ -27,6 +29,7 @@ from app.scoring.operations import close_overdue_self_report
 from app.tasks.models import TaskRecord
 from app.tasks.projection import TaskScope, sync_tasks
 from workflows import clock
+from workflows.deadlines import due_date
 from workflows.engine import ProcessDefinition
 from workflows.runner import send_message
 from workflows.store import ProcessInstance
@@ -148,6 +151,17 @@ class ProcessServices:
             "请在申诉期内确认结果或对核查调整提出申诉。",
             link,
         )
+        # 告知书 with the appeal rights: the window is computed as the timer will compute it.
+        appeal_due = due_date(data["deadline_rules"], "appeal", calendar=self.calendar)
+        issue_notice(
+            self.session,
+            self.actor_id,
+            "letter",
+            assessment.round,
+            assessment,
+            "verified",
+            appeal_deadline=clock.deadline_text(datetime.fromisoformat(appeal_due)),
+        )
         return {"released_at": assessment.released_at.isoformat()}
 
     def _appeal_window_closed(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -192,6 +206,7 @@ class ProcessServices:
         round_ = self.session.get(Round, data["round_id"])
         assert round_ is not None
         publish_round(self.session, self.actor_id, round_)
+        issue_results(self.session, self.actor_id, round_)
         return {"published": True}
 
 

@@ -32,3 +32,15 @@ def visible_score_stages(user: User, round_: Round, assessment: DistrictAssessme
     if round_.is_published:
         stages.append("final")
     return stages
+
+
+def can_see_notice(user: User, round_: Round, district_id: int | None) -> bool:
+    """A circular: everyone once the round is published, administrators always. A district's
+    letter or decision: that district and the city's staff (leaders once published)."""
+    if district_id is None:
+        return can_see_results(user, round_)
+    if user.role == "liaison":
+        return user.district_id == district_id
+    if user.role == "leader":
+        return round_.is_published
+    return user.is_city_staff

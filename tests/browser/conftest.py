@@ -79,6 +79,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         {
             "DATABASE_URL": url,
             "UPLOAD_DIR": str(upload_dir),
+            "NOTICE_DIR": str(tmp_path / "notices"),
             "TESTING": False,
             "SCHEDULER_ENABLED": False,
             "SECRET_KEY": "browser-test-secret",

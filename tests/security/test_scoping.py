@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.db import db
 from app.evidence.models import EvidenceFile
+from app.notices.operations import issue_notice
 from app.rounds.models import DistrictAssessment, Round
 from app.schemes.models import Indicator
 from tests.helpers import district_ids, full_marks, issue_round, occurrence, task_of
@@ -53,6 +54,16 @@ def world(app, demo, client_as):
     assessment = db.session.scalar(
         select(DistrictAssessment).where(DistrictAssessment.district_id == ids["gusu"])
     )
+    with app.app_context(), db.transaction() as session:
+        letter = issue_notice(
+            session,
+            None,
+            "letter",
+            session.get(Round, round_.id),
+            session.get(DistrictAssessment, assessment.id),
+            "verified",
+        )
+        notice_id = letter.id
     return {
         "round": round_.id,
         "gusu": ids["gusu"],
@@ -63,6 +74,7 @@ def world(app, demo, client_as):
         "scheme": round_.scheme_id,
         "indicator": db.session.scalar(select(Indicator.id).where(Indicator.code == "ZF0301")),
         "user": 2,
+        "notice": notice_id,
     }
 
 
@@ -88,6 +100,9 @@ def access_table(w: dict) -> list[tuple[str, str, str, set[str]]]:
         ("calendar.index", "POST", "/admin/calendar", {"admin"}),
         ("calendar.delete", "POST", "/admin/calendar/2026-10-01/delete", {"admin"}),
         ("deadlines.index", "GET", "/admin/jobs", {"admin", "ops"}),
+        ("notices.verify", "GET", "/verify", set(USERS)),
+        ("notices.verify", "POST", "/verify", set(USERS)),  # public and rate-limited; see the notice tests
+        ("notices.download", "GET", f"/notices/{w['notice']}.pdf", CITY - {"leader"} | {"liaison_gusu"}),
         ("deadlines.retry_outbox", "POST", "/admin/jobs/outbox/retry", {"admin", "ops"}),
         ("deadlines.extend", "GET", f"/tasks/{t}/deadline", {"admin"}),
         ("deadlines.extend", "POST", f"/tasks/{t}/deadline", {"admin"}),
@@ -165,7 +180,7 @@ def test_every_route_refuses_the_wrong_role_or_district(world, client_as) -> Non
     clients = {name: client_as(None if name == ANON else name) for name in USERS}
     clients[ANON].refresh_token("/login")  # a valid CSRF token, so the login check is what refuses
     for endpoint, method, url, allowed in access_table(world):
-        if endpoint in ("accounts.logout", "api.token", "accounts.login"):
+        if endpoint in ("accounts.logout", "api.token", "accounts.login", "notices.verify"):
             continue
         for name in USERS:
             client = clients[name]

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+from app.districts.models import District
+from workflows import clock
+
+KIND_LABELS = {
+    "circular": "考核结果通报",
+    "letter": "考核结果告知书",
+    "decision": "申诉复核决定书",
+    "correction": "更正通知",
+}
+
+
+class DocumentSequence(Base):
+    """The last document number taken in a year (苏城管考〔YYYY〕N号)."""
+
+    __tablename__ = "document_sequences"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Notice(Base):
+    """An issued PDF notice. Immutable: the file is written once and its SHA-256 kept here;
+    a correction is a new notice that names the one it supersedes."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        Index("ix_notices_round", "round_id", "kind"),
+        Index("ix_notices_district", "district_id", "round_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), nullable=True)
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("district_assessments.id"), nullable=True)
+    stage: Mapped[str] = mapped_column(String(20), default="")  # a letter's stage: verified / final
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int | None] = mapped_column(Integer, nullable=True)  # letters carry their circular's
+    doc_number: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(default=clock.now)
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(300))
+    size: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)
+    verification_code: Mapped[str] = mapped_column(String(20), unique=True)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), nullable=True)
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), nullable=True)
+
+    district: Mapped[District | None] = relationship(lazy="joined")
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)

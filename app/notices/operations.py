@@ -1,0 +1,134 @@
+"""Every state change of notices: issuing one (number, render, store, record, audit)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.operations import record as audit
+from app.notices import content
+from app.notices.models import KIND_LABELS, Notice
+from app.notices.numbering import doc_number, new_code, take_serial
+from app.notices.render import Document, render
+from app.rounds.models import DistrictAssessment, Round
+from workflows import clock
+
+TEMPLATES = {"circular": "circular.html", "letter": "letter.html", "decision": "decision.html"}
+
+
+def round_serial(session: Session, round_: Round) -> tuple[int, int]:
+    """The round's circular number, taken by the first of its documents that needs it."""
+    if round_.notice_serial is None:
+        year = clock.local(clock.now()).year  # type: ignore[union-attr]
+        round_.notice_year, round_.notice_serial = year, take_serial(session, year)
+    assert round_.notice_year is not None
+    return round_.notice_year, round_.notice_serial
+
+
+def _store(data: bytes, year: int) -> tuple[str, str]:
+    """Write the PDF once, read-only; returns (relative path, SHA-256)."""
+    digest = hashlib.sha256(data).hexdigest()
+    relative = f"{year}/{uuid.uuid4().hex}.pdf"
+    target = Path(current_app.config["NOTICE_DIR"]) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "xb") as out:  # never overwrite an issued document
+        out.write(data)
+    os.chmod(target, 0o444)
+    return relative, digest
+
+
+def issue_notice(
+    session: Session,
+    actor_id: int | None,
+    kind: str,
+    round_: Round,
+    assessment: DistrictAssessment | None = None,
+    stage: str = "",
+    appeal_deadline: str = "",
+) -> Notice:
+    """Render and record one notice in the caller's transaction (a failure leaves no number used)."""
+    district = assessment.district if assessment is not None else None
+    if kind == "decision":
+        year = clock.local(clock.now()).year  # type: ignore[union-attr]
+        serial = take_serial(session, year)
+        number = doc_number(year, serial)
+    else:
+        year, serial = round_serial(session, round_)
+        number = doc_number(year, serial, district.name if kind == "letter" and district else None)
+    if kind == "circular":
+        body = content.circular_content(session, round_)
+        title, recipient = f"关于{round_.title}结果的通报", "各区城管执法部门"
+    elif kind == "letter":
+        assert assessment is not None and district is not None
+        body = content.letter_content(session, round_, assessment, stage)
+        body.appeal_deadline = appeal_deadline
+        which = "核查" if stage == "verified" else "最终"
+        title, recipient = f"{round_.title}{which}结果告知书", f"{district.name}城管执法部门"
+    else:
+        assert assessment is not None and district is not None
+        body = content.decision_content(session, round_, assessment)
+        title, recipient = (
+            f"关于{district.name}{round_.title}申诉的复核决定书",
+            f"{district.name}城管执法部门",
+        )
+    code = new_code(session)
+    base = current_app.config.get("BASE_URL", "").rstrip("/")
+    document = Document(kind, title, number, clock.local(clock.now()).date(), code, f"{base}/verify")  # type: ignore[union-attr]
+    document.recipient = recipient
+    pdf = render(TEMPLATES[kind], document, body)
+    path, digest = _store(pdf.data, year)
+    notice = Notice(
+        kind=kind,
+        round_id=round_.id,
+        district_id=district.id if district else None,
+        assessment_id=assessment.id if assessment else None,
+        stage=stage,
+        year=year,
+        serial=serial if kind != "letter" else None,
+        doc_number=number,
+        title=title,
+        issued_by=actor_id,
+        sha256=digest,
+        path=path,
+        size=len(pdf.data),
+        pages=pdf.pages,
+        verification_code=code,
+    )
+    session.add(notice)
+    session.flush()
+    audit(
+        session,
+        actor_id,
+        "notice.issue",
+        ("notice", notice.id),
+        f"印发{KIND_LABELS[kind]} {number}",
+        after={"sha256": digest, "pages": pdf.pages, "title": title},
+        round_id=round_.id,
+        district_id=district.id if district else None,
+    )
+    return notice
+
+
+def issue_results(session: Session, actor_id: int | None, round_: Round) -> list[Notice]:
+    """At publication: the circular, then every district's final letter."""
+    issued = [issue_notice(session, actor_id, "circular", round_)]
+    for assessment in content.assessments_of(session, round_.id):
+        issued.append(issue_notice(session, actor_id, "letter", round_, assessment, "final"))
+    return issued
+
+
+def notices_of(session: Session, round_id: int, district_id: int | None = None) -> list[Notice]:
+    query = select(Notice).where(Notice.round_id == round_id).order_by(Notice.id)
+    if district_id is not None:
+        query = query.where((Notice.district_id == district_id) | (Notice.district_id.is_(None)))
+    return list(session.scalars(query))
+
+
+def notice_file(notice: Notice) -> Path:
+    return Path(current_app.config["NOTICE_DIR"]) / notice.path

@@ -1,0 +1,233 @@
+"""PDF notices: content read back from the PDF, fonts, numbering, access, the verification page."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import subprocess
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from app.db import db
+from app.notices import operations as notice_operations
+from app.notices.models import DocumentSequence, Notice
+from app.notices.render import DeductionLine, Document, IndicatorLine, LetterContent, render
+from app.notices.routes import limiter
+from app.rounds.models import Round, RoundResult
+from tests.helpers import district_ids, full_marks, issue_round, occurrence, task_of
+
+pytestmark = pytest.mark.db
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "notices"
+
+
+NOTICE_DIR: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _notice_dir(app):
+    """Where this test's app keeps its notice files (an outer app context would share `g`,
+    and with it a stale CSRF token, across the test client's requests)."""
+    NOTICE_DIR[:] = [Path(app.config["NOTICE_DIR"])]
+
+
+def text_of(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def fonts_of(data: bytes) -> set[str]:
+    names = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            names.add(str(font.get_object()["/BaseFont"]).split("+")[-1])
+    return names
+
+
+def pdf_of(notice: Notice) -> bytes:
+    return (NOTICE_DIR[0] / notice.path).read_bytes()
+
+
+def run_round(client_as) -> int:
+    """姑苏 loses points at verification (DW03), 园区 keeps full marks; both accept; published."""
+    ids = district_ids()
+    admin = client_as("admin")
+    issue_round(admin, district_ids=[ids["gusu"], ids["sip"]])
+    inspector = client_as("inspector1")
+    for code in ("gusu", "sip"):
+        liaison = client_as(f"liaison_{code}")
+        liaison.post(f"/tasks/{task_of('self_report', ids[code]).id}", data=full_marks({"action": "submit"}))
+        change = {}
+        if code == "gusu":
+            change = {
+                "f_DW03_present": "1",
+                **occurrence("DW03", 1, "执勤着装不规范", "superior"),
+                "reason_DW03": "省厅督查发现着装不规范",
+            }
+        inspector.post(f"/tasks/{task_of('verification', ids[code]).id}", data={"action": "submit", **change})
+        liaison.post(f"/tasks/{task_of('result_confirmation', ids[code]).id}", data={"decision": "accept"})
+    admin.post(f"/tasks/{task_of('finalise').id}", data={"confirm": "1"})
+    client_as("leader").post(f"/tasks/{task_of('approval').id}", data={"decision": "approve", "comment": ""})
+    db.session.expire_all()
+    round_ = db.session.scalar(select(Round))
+    assert round_.is_published
+    return round_.id
+
+
+def notices(round_id: int) -> list[Notice]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Notice).where(Notice.round_id == round_id).order_by(Notice.id)))
+
+
+def test_a_round_issues_letters_at_release_and_the_circular_at_publication(app, demo, client_as) -> None:
+    round_id = run_round(client_as)
+    ids = district_ids()
+    issued = notices(round_id)
+    kinds = [(n.kind, n.stage, n.district.name if n.district else None) for n in issued]
+    assert kinds == [
+        ("letter", "verified", "姑苏区"),
+        ("letter", "verified", "苏州工业园区"),
+        ("circular", "", None),
+        ("letter", "final", "姑苏区"),
+        ("letter", "final", "苏州工业园区"),
+    ]
+    round_ = db.session.get(Round, round_id)
+    number = f"苏城管考〔{round_.notice_year}〕{round_.notice_serial}号"
+    circular = issued[2]
+    assert circular.doc_number == number
+    assert {n.doc_number for n in issued if n.kind == "letter"} == {
+        f"{number}·姑苏区",
+        f"{number}·苏州工业园区",
+    }
+    for notice in issued:
+        data = pdf_of(notice)
+        assert hashlib.sha256(data).hexdigest() == notice.sha256
+        assert len(PdfReader(io.BytesIO(data)).pages) == notice.pages
+        assert fonts_of(data) <= {"Noto-Serif-CJK-SC", "Noto-Serif-CJK-SC-Bold", "Noto-Sans-CJK-SC-Bold"}
+        assert "□" not in text_of(data)
+
+    text = text_of(pdf_of(circular))
+    results = {r.district_id: r for r in db.session.scalars(select(RoundResult))}
+    gusu, sip = results[ids["gusu"]], results[ids["sip"]]
+    assert sip.rank == 1 and gusu.rank == 2
+    assert number in text and "苏州市城市管理局" in text and "考核结果" in text
+    assert f"1 苏州工业园区" in text and f"2 姑苏区" in text
+    assert format(gusu.total.normalize(), "f") in text and format(sip.total.normalize(), "f") in text
+    assert "DW03" in text  # the main deduction city-wide
+    assert circular.verification_code in text
+
+    verified_letter = text_of(pdf_of(issued[0]))
+    assert "姑苏区" in verified_letter and "申诉权利" in verified_letter and "DW03" in verified_letter
+    final_letter = text_of(pdf_of(issued[3]))
+    assert "最终得分" in final_letter and "申诉权利" not in final_letter
+
+    if shutil.which("pdftoppm"):  # the first page as an image, for a person to look at
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for notice, name in (
+            (circular, "circular"),
+            (issued[0], "letter-verified"),
+            (issued[3], "letter-final"),
+        ):
+            source = ARTIFACTS / f"{name}.pdf"
+            source.write_bytes(pdf_of(notice))
+            subprocess.run(
+                ["pdftoppm", "-r", "70", "-png", "-f", "1", "-l", "1", str(source), str(ARTIFACTS / name)],
+                check=True,
+            )
+            assert (ARTIFACTS / f"{name}-1.png").stat().st_size > 10_000
+
+
+def test_a_long_letter_runs_over_pages_with_its_headers_repeated(app) -> None:
+    lines = [
+        IndicatorLine(f"ZF{n:02d}", f"指标{n}", Decimal(5), {"self": Decimal(5), "verified": Decimal(4)})
+        for n in range(19)
+    ]
+    deductions = [
+        DeductionLine(
+            f"ZF{n % 19:02d}",
+            f"指标{n % 19}",
+            Decimal("0.5"),
+            f"第 {n} 起：占道经营未及时处置",
+            [f"照片{n}.jpg"],
+        )
+        for n in range(120)
+    ]
+    content = LetterContent(
+        "2026年12月城管执法考核",
+        "2026-12",
+        "姑苏区",
+        "verified",
+        [("self", "自评分"), ("verified", "核查分")],
+        lines,
+        {"self": Decimal(75), "verified": Decimal(56)},
+        "中",
+        deductions,
+        "2026年12月31日 24:00",
+    )
+    document = Document(
+        "letter", "长告知书", "苏城管考〔2026〕9号·姑苏区", date(2026, 12, 20), "AAAA-BBBB-CCCC"
+    )
+    pdf = render("letter.html", document, content)
+    reader = PdfReader(io.BytesIO(pdf.data))
+    assert pdf.pages == len(reader.pages) >= 4
+    for page in reader.pages[2:]:
+        assert "扣分理由" in page.extract_text()  # the table header on every page it runs over
+    assert "第 119 起" in text_of(pdf.data)
+
+
+def test_numbers_run_per_year_and_a_failed_render_uses_none(app, demo, client_as, monkeypatch) -> None:
+    ids = district_ids()
+    issue_round(client_as("admin"), district_ids=[ids["gusu"]])
+    round_id = db.session.scalar(select(Round.id))
+    monkeypatch.setattr(
+        notice_operations, "render", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("字体缺失"))
+    )
+    with pytest.raises(RuntimeError):
+        with app.app_context(), db.transaction() as session:
+            notice_operations.issue_notice(session, None, "circular", session.get(Round, round_id))
+    assert db.session.scalar(select(DocumentSequence.last_serial)) is None
+    monkeypatch.undo()
+    with app.app_context(), db.transaction() as session:
+        round_ = session.get(Round, round_id)
+        first = notice_operations.issue_notice(session, None, "circular", round_)
+        assert first.serial == 1
+        assert notice_operations.take_serial(session, first.year) == 2
+
+
+def test_only_those_entitled_download_a_notice(app, demo, client_as) -> None:
+    run_round(client_as)
+    issued = notices(db.session.scalar(select(Round.id)))
+    gusu_letter = issued[0]
+    assert client_as("liaison_gusu").get(f"/notices/{gusu_letter.id}.pdf").status_code == 200
+    assert client_as("liaison_sip").get(f"/notices/{gusu_letter.id}.pdf").status_code == 404
+    response = client_as("liaison_sip").get(f"/notices/{issued[2].id}.pdf")  # the published circular
+    assert response.status_code == 200 and response.data[:5] == b"%PDF-"
+    assert client_as().get(f"/notices/{issued[2].id}.pdf").status_code in (302, 401)
+    page = client_as("liaison_gusu").get(f"/rounds/{issued[0].round_id}/districts/{district_ids()['gusu']}")
+    assert "核查结果告知书" in page.get_data(as_text=True)
+
+
+def test_verification_page_valid_unknown_and_malformed_codes(app, demo, client_as) -> None:
+    limiter.seen.clear()
+    run_round(client_as)
+    notice = notices(db.session.scalar(select(Round.id)))[2]
+    public = client_as()
+    valid = public.get(f"/verify?code={notice.verification_code.lower().replace('-', '')}")
+    text = valid.get_data(as_text=True)
+    assert valid.status_code == 200 and "已印发" in text and notice.sha256 in text
+    assert notice.title not in text and notice.doc_number not in text  # nothing else is revealed
+    unknown = public.get("/verify?code=ZZZZ-ZZZZ-ZZZZ")
+    assert unknown.status_code == 404 and "未找到" in unknown.get_data(as_text=True)
+    malformed = public.get("/verify?code=12345")
+    assert malformed.status_code == 400 and "验证码格式不正确" in malformed.get_data(as_text=True)
+    public.refresh_token("/verify")
+    posted = public.post("/verify", data={"code": notice.verification_code})
+    assert posted.status_code == 200 and notice.sha256 in posted.get_data(as_text=True)
+    app.config["VERIFY_RATE_PER_MINUTE"] = 5
+    codes = [public.get("/verify?code=ZZZZ-ZZZZ-ZZZZ").status_code for _ in range(6)]
+    assert codes[-1] == 429
+    limiter.seen.clear()
