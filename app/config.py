@@ -35,6 +35,7 @@ class Config:
     SCHEDULER_WORKERS: int | None = None
     REMINDER_POLL_SECONDS = 15.0
     OUTBOX_POLL_SECONDS = 5.0
+    NOTICE_POLL_SECONDS = 3.0
     # Outside notification channels; e-mail is on only when SMTP_HOST is set.
     SMTP_HOST = ""
     SMTP_PORT = 25

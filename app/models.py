@@ -8,7 +8,7 @@ from app.db import Base
 from app.deadlines.models import Reminder
 from app.districts.models import District
 from app.evidence.models import EvidenceFile
-from app.notices.models import DocumentSequence, Notice
+from app.notices.models import DocumentSequence, Notice, NoticeJob
 from app.notifications.models import Notification, OutboundMessage
 from app.rounds.models import DistrictAssessment, Round, RoundResult
 from app.schemes.models import Indicator, Scheme
@@ -37,6 +37,7 @@ __all__ = [
     "Indicator",
     "IndicatorRevision",
     "Notice",
+    "NoticeJob",
     "Notification",
     "OutboundMessage",
     "ProcessDefinitionRecord",

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import db
 from app.deadlines.reminders import send_due_reminders
+from app.notices.jobs import run_pending
 from app.notifications.outbox import deliver_pending
 from app.processes import store
 from app.rounds.services import ProcessServices, after_instance_step
@@ -104,8 +105,19 @@ def build_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:
     scheduler.add_periodic(
         "outbox", "外发通知（邮件等）", config["OUTBOX_POLL_SECONDS"], lambda: deliver_pending(app)
     )
+    scheduler.add_periodic(
+        "notices", "生成通报与告知书", config["NOTICE_POLL_SECONDS"], lambda: _notices(app)
+    )
     scheduler.add_periodic("prune_runs", "清理运行记录", 3600, in_transaction(prune_runs))
     return scheduler
+
+
+def _notices(app: Flask) -> str:
+    with app.app_context():
+        try:
+            return run_pending()
+        finally:
+            db.Session.remove()
 
 
 class _app_transaction:

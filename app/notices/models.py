@@ -61,3 +61,28 @@ class Notice(Base):
     @property
     def kind_label(self) -> str:
         return KIND_LABELS.get(self.kind, self.kind)
+
+
+class NoticeJob(Base):
+    """One document to generate in the background (all notices of a publication): retried on
+    failure without holding up the others; the round page shows their progress."""
+
+    __tablename__ = "notice_jobs"
+    __table_args__ = (
+        Index("ix_notice_jobs_pending", "status", "next_attempt_at"),
+        Index("ix_notice_jobs_round", "round_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("district_assessments.id"), nullable=True)
+    stage: Mapped[str] = mapped_column(String(20), default="")
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending / done / failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_error: Mapped[str] = mapped_column(String(2000), default="")
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), nullable=True)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -115,14 +115,6 @@ def issue_notice(
     return notice
 
 
-def issue_results(session: Session, actor_id: int | None, round_: Round) -> list[Notice]:
-    """At publication: the circular, then every district's final letter."""
-    issued = [issue_notice(session, actor_id, "circular", round_)]
-    for assessment in content.assessments_of(session, round_.id):
-        issued.append(issue_notice(session, actor_id, "letter", round_, assessment, "final"))
-    return issued
-
-
 def notices_of(session: Session, round_id: int, district_id: int | None = None) -> list[Notice]:
     query = select(Notice).where(Notice.round_id == round_id).order_by(Notice.id)
     if district_id is not None:

@@ -7,11 +7,24 @@ import time
 from collections import deque
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.actions import perform
+from app.auth import roles_required
 from app.db import db
+from app.notices.jobs import progress_of, retry_failed
 from app.notices.models import Notice
 from app.notices.numbering import normalise_code
 from app.notices.operations import notice_file
@@ -38,6 +51,31 @@ def download(notice_id: int) -> Any:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.route("/rounds/<int:round_id>/notices/progress")
+@roles_required("admin", "inspector", "leader", "ops")
+def progress(round_id: int) -> Any:
+    """How far the background generation of a round's notices is (the overview polls it)."""
+    found = progress_of(db.session, round_id)
+    if found is None:
+        return jsonify({"total": 0, "done": 0, "failed": 0, "pending": 0, "percent": 100})
+    return jsonify(
+        {
+            "total": found.total,
+            "done": found.done,
+            "failed": found.failed,
+            "pending": found.pending,
+            "percent": found.percent,
+        }
+    )
+
+
+@bp.route("/rounds/<int:round_id>/notices/retry", methods=["POST"])
+@roles_required("admin")
+def retry(round_id: int) -> Any:
+    perform(lambda s: retry_failed(s, current_user.id, round_id), "失败的文件已重新排队生成")
+    return redirect(url_for("rounds.overview", round_id=round_id))
 
 
 class RateLimiter:

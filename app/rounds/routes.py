@@ -15,6 +15,7 @@ from app.districts.models import District
 from app.errors import OperationError
 from app.evidence.operations import evidence_of
 from app.forms import choice_list
+from app.notices.jobs import progress_of
 from app.notices.models import Notice
 from app.notices.operations import notices_of
 from app.pages import error_page
@@ -105,6 +106,7 @@ def overview(round_id: int) -> Any:
         show_results=visibility.can_see_results(current_user, round_),
         deadline_lines=describe_settings(settings_of(round_.deadline_settings)),
         notices=_visible_notices(round_),
+        notice_progress=progress_of(db.session, round_.id),
     )
 
 

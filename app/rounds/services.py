@@ -20,7 +20,8 @@ from app.calendar.operations import calendar_for
 from app.deadlines.recipients import stage_recipients
 from app.deadlines.reminders import plan_reminders
 from app.deadlines.settings import settings_of
-from app.notices.operations import issue_notice, issue_results
+from app.notices.jobs import enqueue_results
+from app.notices.operations import issue_notice
 from app.notifications.operations import notify
 from app.processes import DISTRICT_PROCESS, store
 from app.rounds.models import DistrictAssessment, Round
@@ -206,7 +207,9 @@ class ProcessServices:
         round_ = self.session.get(Round, data["round_id"])
         assert round_ is not None
         publish_round(self.session, self.actor_id, round_)
-        issue_results(self.session, self.actor_id, round_)
+        # The circular and every district's letter are generated in the background (a large
+        # round takes minutes); the round page shows their progress.
+        enqueue_results(self.session, self.actor_id, round_)
         return {"published": True}
 
 

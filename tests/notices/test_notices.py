@@ -16,17 +16,20 @@ from sqlalchemy import select
 
 from app.db import db
 from app.notices import operations as notice_operations
-from app.notices.models import DocumentSequence, Notice
+from app.notices.jobs import run_pending
+from app.notices.models import DocumentSequence, Notice, NoticeJob
 from app.notices.render import DeductionLine, Document, IndicatorLine, LetterContent, render
 from app.notices.routes import limiter
 from app.rounds.models import Round, RoundResult
 from tests.helpers import district_ids, full_marks, issue_round, occurrence, task_of
+from workflows import clock
 
 pytestmark = pytest.mark.db
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "notices"
 
 
 NOTICE_DIR: list[Path] = []
+APP: list = []
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +37,7 @@ def _notice_dir(app):
     """Where this test's app keeps its notice files (an outer app context would share `g`,
     and with it a stale CSRF token, across the test client's requests)."""
     NOTICE_DIR[:] = [Path(app.config["NOTICE_DIR"])]
+    APP[:] = [app]
 
 
 def text_of(data: bytes) -> str:
@@ -50,6 +54,12 @@ def fonts_of(data: bytes) -> set[str]:
 
 def pdf_of(notice: Notice) -> bytes:
     return (NOTICE_DIR[0] / notice.path).read_bytes()
+
+
+def generate() -> str:
+    """What the scheduler's notice job does in the background, run here and now."""
+    with APP[0].app_context():
+        return run_pending()
 
 
 def run_round(client_as) -> int:
@@ -75,7 +85,9 @@ def run_round(client_as) -> int:
     db.session.expire_all()
     round_ = db.session.scalar(select(Round))
     assert round_.is_published
-    return round_.id
+    round_id = round_.id
+    assert generate() == "生成文件 3 份"
+    return round_id
 
 
 def notices(round_id: int) -> list[Notice]:
@@ -115,7 +127,7 @@ def test_a_round_issues_letters_at_release_and_the_circular_at_publication(app, 
     gusu, sip = results[ids["gusu"]], results[ids["sip"]]
     assert sip.rank == 1 and gusu.rank == 2
     assert number in text and "苏州市城市管理局" in text and "考核结果" in text
-    assert f"1 苏州工业园区" in text and f"2 姑苏区" in text
+    assert "1 苏州工业园区" in text and "2 姑苏区" in text
     assert format(gusu.total.normalize(), "f") in text and format(sip.total.normalize(), "f") in text
     assert "DW03" in text  # the main deduction city-wide
     assert circular.verification_code in text
@@ -186,9 +198,8 @@ def test_numbers_run_per_year_and_a_failed_render_uses_none(app, demo, client_as
     monkeypatch.setattr(
         notice_operations, "render", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("字体缺失"))
     )
-    with pytest.raises(RuntimeError):
-        with app.app_context(), db.transaction() as session:
-            notice_operations.issue_notice(session, None, "circular", session.get(Round, round_id))
+    with pytest.raises(RuntimeError), app.app_context(), db.transaction() as session:
+        notice_operations.issue_notice(session, None, "circular", session.get(Round, round_id))
     assert db.session.scalar(select(DocumentSequence.last_serial)) is None
     monkeypatch.undo()
     with app.app_context(), db.transaction() as session:
@@ -231,3 +242,51 @@ def test_verification_page_valid_unknown_and_malformed_codes(app, demo, client_a
     codes = [public.get("/verify?code=ZZZZ-ZZZZ-ZZZZ").status_code for _ in range(6)]
     assert codes[-1] == 429
     limiter.seen.clear()
+
+
+def test_publication_generates_in_the_background_and_a_failed_document_is_retried_alone(
+    app, demo, client_as, monkeypatch
+) -> None:
+    ids = district_ids()
+    admin = client_as("admin")
+    issue_round(admin, district_ids=[ids["gusu"], ids["sip"]])
+    inspector = client_as("inspector1")
+    for code in ("gusu", "sip"):
+        liaison = client_as(f"liaison_{code}")
+        liaison.post(f"/tasks/{task_of('self_report', ids[code]).id}", data=full_marks({"action": "submit"}))
+        inspector.post(f"/tasks/{task_of('verification', ids[code]).id}", data={"action": "submit"})
+        liaison.post(f"/tasks/{task_of('result_confirmation', ids[code]).id}", data={"decision": "accept"})
+    admin.post(f"/tasks/{task_of('finalise').id}", data={"confirm": "1"})
+    client_as("leader").post(f"/tasks/{task_of('approval').id}", data={"decision": "approve", "comment": ""})
+    round_id = db.session.scalar(select(Round.id))
+    overview = admin.get(f"/rounds/{round_id}").get_data(as_text=True)
+    assert '<span class="done">0</span> / 3 份已生成' in overview
+
+    real = notice_operations.render
+
+    def flaky(template, document, content):  # 园区's letter fails to render
+        if template == "letter.html" and content.district == "苏州工业园区":
+            raise RuntimeError("排版失败")
+        return real(template, document, content)
+
+    monkeypatch.setattr(notice_operations, "render", flaky)
+    assert generate() == "生成文件 2 份，失败 1 份"
+    progress = admin.get(f"/rounds/{round_id}/notices/progress").get_json()
+    assert progress == {"total": 3, "done": 2, "failed": 0, "pending": 1, "percent": 67}
+    with db.transaction() as session:  # the retry is due (it waits 30 s otherwise)
+        session.execute(NoticeJob.__table__.update().values(next_attempt_at=clock.now()))
+    generate()
+    with db.transaction() as session:
+        session.execute(NoticeJob.__table__.update().values(next_attempt_at=clock.now()))
+    generate()
+    progress = admin.get(f"/rounds/{round_id}/notices/progress").get_json()
+    assert progress["failed"] == 1 and progress["done"] == 2
+    page = admin.get(f"/rounds/{round_id}").get_data(as_text=True)
+    assert "排版失败" in page and "重新生成失败的文件" in page
+
+    monkeypatch.setattr(notice_operations, "render", real)
+    assert admin.post(f"/rounds/{round_id}/notices/retry").status_code == 302
+    assert generate() == "生成文件 1 份"
+    assert admin.get(f"/rounds/{round_id}/notices/progress").get_json()["percent"] == 100
+    numbers = [n.doc_number for n in notices(round_id) if n.kind != "letter" or n.stage == "final"]
+    assert len(numbers) == 3 and len(set(numbers)) == 3

@@ -2,7 +2,7 @@
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-11-27 08:14:24.223449
+Create Date: 2026-11-27 08:22:41.124087
 """
 
 from __future__ import annotations
@@ -60,6 +60,30 @@ def upgrade() -> None:
         batch_op.create_index('ix_notices_district', ['district_id', 'round_id'], unique=False)
         batch_op.create_index('ix_notices_round', ['round_id', 'kind'], unique=False)
 
+    op.create_table('notice_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=True),
+    sa.Column('stage', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', workflows.store.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.String(length=2000), nullable=False),
+    sa.Column('notice_id', sa.Integer(), nullable=True),
+    sa.Column('requested_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', workflows.store.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', workflows.store.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['assessment_id'], ['district_assessments.id'], name=op.f('fk_notice_jobs_assessment_id_district_assessments')),
+    sa.ForeignKeyConstraint(['notice_id'], ['notices.id'], name=op.f('fk_notice_jobs_notice_id_notices')),
+    sa.ForeignKeyConstraint(['requested_by'], ['users.id'], name=op.f('fk_notice_jobs_requested_by_users')),
+    sa.ForeignKeyConstraint(['round_id'], ['rounds.id'], name=op.f('fk_notice_jobs_round_id_rounds')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_jobs'))
+    )
+    with op.batch_alter_table('notice_jobs', schema=None) as batch_op:
+        batch_op.create_index('ix_notice_jobs_pending', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_notice_jobs_round', ['round_id', 'status'], unique=False)
+
     with op.batch_alter_table('rounds', schema=None) as batch_op:
         batch_op.add_column(sa.Column('notice_year', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('notice_serial', sa.Integer(), nullable=True))
@@ -73,6 +97,11 @@ def downgrade() -> None:
         batch_op.drop_column('notice_serial')
         batch_op.drop_column('notice_year')
 
+    with op.batch_alter_table('notice_jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_notice_jobs_round')
+        batch_op.drop_index('ix_notice_jobs_pending')
+
+    op.drop_table('notice_jobs')
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.drop_index('ix_notices_round')
         batch_op.drop_index('ix_notices_district')
