@@ -10,7 +10,7 @@ from flask import Flask, abort, g, request, session
 from flask_login import current_user, logout_user
 
 from app.accounts.models import User
-from app.accounts.operations import token_user
+from app.accounts.operations import valid_token
 from app.db import db
 from app.extensions import login_manager
 from workflows import clock
@@ -32,14 +32,16 @@ def _load_user(user_id: str) -> User | None:
 
 
 @login_manager.request_loader
-def _load_token_user(req: Any) -> User | None:
+def _load_valid_token(req: Any) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    user = token_user(db.session, header.removeprefix("Bearer ").strip())
-    if user is not None:
-        g.token_auth = True
-    return user
+    token = valid_token(db.session, header.removeprefix("Bearer ").strip())
+    if token is None:
+        return None
+    g.token_auth = True
+    g.token_scopes = token.scope_set
+    return token.user
 
 
 def init_app(app: Flask) -> None:

@@ -85,3 +85,28 @@ def occurrence(code: str, n: int, description: str, found_by: str = "", place: s
         f"f_{code}_occ{n}_found_by": found_by,
         f"f_{code}_occ{n}_place": place,
     }
+
+
+def complete_round(
+    client_as: Any, codes: list[str], adjustments: dict[str, dict[str, Any]] | None = None
+) -> int:
+    """Issue a round to *codes*, self-report full marks, verify (with *adjustments* per district),
+    accept, finalise and approve: the round is published. Returns its id."""
+    from app.rounds.models import Round
+
+    ids = district_ids()
+    admin = client_as("admin")
+    issue_round(admin, district_ids=[ids[c] for c in codes])
+    inspector = client_as("inspector1")
+    for code in codes:
+        liaison = client_as(f"liaison_{code}")
+        liaison.post(f"/tasks/{task_of('self_report', ids[code]).id}", data=full_marks({"action": "submit"}))
+        change = (adjustments or {}).get(code, {})
+        inspector.post(f"/tasks/{task_of('verification', ids[code]).id}", data={"action": "submit", **change})
+        liaison.post(f"/tasks/{task_of('result_confirmation', ids[code]).id}", data={"decision": "accept"})
+    admin.post(f"/tasks/{task_of('finalise').id}", data={"confirm": "1"})
+    client_as("leader").post(f"/tasks/{task_of('approval').id}", data={"decision": "approve", "comment": ""})
+    db.session.expire_all()
+    round_ = db.session.scalar(select(Round).order_by(Round.id.desc()))
+    assert round_ is not None and round_.is_published
+    return round_.id

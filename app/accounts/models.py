@@ -61,6 +61,15 @@ class User(UserMixin, Base):
         return self.role in CITY_ROLES
 
 
+# What a bearer token may call (one token model for the whole API); session logins are not scoped.
+TOKEN_SCOPES = {
+    "tasks": "待办任务（查看、认领、办理）",
+    "rounds": "轮次与得分（只读，按账号权限）",
+    "export": "综合考核数据导出（已发布轮次）",
+}
+DEFAULT_SCOPES = "tasks rounds"
+
+
 class ApiToken(Base):
     """A bearer token for the JSON API; only its hash is stored."""
 
@@ -71,10 +80,18 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(12))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    scopes: Mapped[str] = mapped_column(Text, default="tasks rounds")
+    scopes: Mapped[str] = mapped_column(Text, default=DEFAULT_SCOPES)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def scope_set(self) -> set[str]:
+        return set(self.scopes.split())
+
+    @property
+    def scope_labels(self) -> list[str]:
+        return [TOKEN_SCOPES[s] for s in TOKEN_SCOPES if s in self.scope_set]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.accounts.models import ROLE_LABELS, ApiToken, User
+from app.accounts.models import DEFAULT_SCOPES, ROLE_LABELS, TOKEN_SCOPES, ApiToken, User
 from app.accounts.passwords import hash_password, password_problems, verify_password
 from app.audit.operations import record
 from app.districts.models import District
@@ -212,15 +213,31 @@ def _token_digest(token: str) -> str:
 
 
 def create_api_token(
-    session: Session, actor: User, user: User, name: str, days: int = 90
+    session: Session,
+    actor: User,
+    user: User,
+    name: str,
+    days: int = 90,
+    scopes: Iterable[str] | None = None,
 ) -> tuple[ApiToken, str]:
     """A new token; the plain value is returned once and never stored."""
+    chosen = DEFAULT_SCOPES.split() if scopes is None else sorted(set(scopes))
+    errors = {}
+    if not chosen or any(s not in TOKEN_SCOPES for s in chosen):
+        errors["scopes"] = "请选择令牌的权限范围"
+    if not 1 <= days <= 366:
+        errors["days"] = "有效期须在 1 到 366 天之间"
+    if not user.active:
+        errors["user_id"] = "该账号已停用"
+    if errors:
+        raise ValidationFailed("令牌未创建，请检查标红的项目", errors)
     plain = "szcg_" + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
         name=name.strip()[:100] or "API",
         prefix=plain[:12],
         token_hash=_token_digest(plain),
+        scopes=" ".join(chosen),
         expires_at=clock.now() + timedelta(days=days),
     )
     session.add(token)
@@ -230,19 +247,25 @@ def create_api_token(
         actor.id,
         "api_token.create",
         ("api_token", token.id),
-        f"为 {user.username} 创建 API 令牌 {token.name}",
+        f"为 {user.username} 创建 API 令牌 {token.name}（{token.scopes}）",
+        after={"scopes": token.scopes, "days": days},
     )
     return token, plain
 
 
-def token_user(session: Session, plain: str) -> User | None:
+def valid_token(session: Session, plain: str) -> ApiToken | None:
+    """The live token with this value (not revoked, not expired, its user active); marks it used."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(plain)))
     now = clock.now()
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at < now):
         return None
     if not token.user.active:
         return None
-    return token.user
+    # Written at most once a minute per token, so a busy client does not write on every call.
+    if token.last_used_at is None or token.last_used_at < now - timedelta(minutes=1):
+        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        session.commit()
+    return token
 
 
 def revoke_api_token(session: Session, actor: User, token_id: int) -> None:

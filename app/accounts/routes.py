@@ -17,7 +17,7 @@ from app.accounts.forms import (
     PasswordResetForm,
     UserForm,
 )
-from app.accounts.models import ApiToken, User
+from app.accounts.models import TOKEN_SCOPES, ApiToken, User
 from app.actions import perform
 from app.auth import roles_required
 from app.db import db
@@ -138,11 +138,35 @@ def users() -> Any:
         move_form=MoveDistrictForm(),
         districts=_district_choices(blank=False),
         tokens=tokens,
+        scopes=TOKEN_SCOPES,
     )
 
 
 def _admin_action(action: Any, success: str) -> Any:
     perform(action, success)
+    return redirect(url_for("accounts.users"))
+
+
+@bp.route("/admin/tokens", methods=["POST"])
+@roles_required("admin")
+def create_token() -> Any:
+    """An administrator issues a scoped token for an account (a 综合考核 system, say)."""
+    raw_user, raw_days = request.form.get("user_id", ""), request.form.get("days", "90")
+    user = db.session.get(User, int(raw_user)) if raw_user.isdigit() else None
+    if user is None or not raw_days.isdigit():
+        flash("请选择账号并填写有效天数", "danger")
+        return redirect(url_for("accounts.users"))
+    scopes, name = request.form.getlist("scopes"), request.form.get("name", "")
+    try:
+        with db.transaction() as s:
+            token, plain = operations.create_api_token(
+                s, current_user, s.merge(user), name, int(raw_days), scopes
+            )
+    except OperationError as exc:
+        flash(exc.message + "：" + "；".join(exc.fields.values()), "danger")
+        return redirect(url_for("accounts.users"))
+    # Shown once: only the hash is kept.
+    flash(f"已创建令牌 {token.name}，请立即复制保存（只显示这一次）：{plain}", "success")
     return redirect(url_for("accounts.users"))
 
 

@@ -9,11 +9,13 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
 from wtforms import ValidationError
 
+from app.accounts.models import TOKEN_SCOPES
 from app.accounts.operations import authenticate, create_api_token
 from app.actions import run_in_transaction
 from app.api.schemas import (
     ApiErrorSchema,
     CompleteRequest,
+    ExportSchema,
     InboxQuery,
     InboxSchema,
     RoundSchema,
@@ -25,6 +27,7 @@ from app.api.schemas import (
 )
 from app.db import db
 from app.errors import OperationError
+from app.rounds.export import as_json, export_of
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import assessments_of, results_of, scores_of
 from app.rounds.visibility import can_see_detail, can_see_results, visible_score_stages
@@ -40,12 +43,32 @@ def _error(exc: OperationError) -> Any:
     return jsonify({"error": exc.code, "message": exc.message, "fields": exc.fields}), exc.status
 
 
+# The scope a bearer token needs for each endpoint; an endpoint not listed is refused to tokens.
+ENDPOINT_SCOPES = {
+    "api.list_tasks": "tasks",
+    "api.get_task": "tasks",
+    "api.claim": "tasks",
+    "api.release": "tasks",
+    "api.complete": "tasks",
+    "api.draft": "tasks",
+    "api.get_round": "rounds",
+    "api.get_scores": "rounds",
+    "api.export_round": "export",
+}
+
+
 @blp.before_request
 def _authenticate() -> Any:
     if request.endpoint == "api.token":
         return None
     if not current_user.is_authenticated:
         return jsonify({"error": "unauthorized", "message": "请先登录或提供 API 令牌"}), 401
+    if g.get("token_auth"):
+        needed = ENDPOINT_SCOPES.get(request.endpoint or "")
+        if needed is None or needed not in g.get("token_scopes", set()):
+            label = TOKEN_SCOPES.get(needed or "", "")
+            message = f"该令牌无权调用此接口（需要“{label}”权限）" if label else "该令牌无权调用此接口"
+            return jsonify({"error": "scope", "message": message}), 403
     if request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("token_auth"):
         # Cookie sessions must prove the request came from our pages.
         try:
@@ -239,3 +262,16 @@ def get_scores(round_id: int) -> Any:
         "results": results,
         "district_detail": detail,
     }
+
+
+@blp.route("/rounds/<int:round_id>/export", methods=["GET"])
+@blp.response(200, ExportSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+@blp.alt_response(409, schema=ApiErrorSchema)
+def export_round(round_id: int) -> Any:
+    """Final scores per district and first-level indicator of a published round (综合考核)."""
+    round_ = _round(round_id)
+    try:
+        return as_json(export_of(db.session, round_))
+    except OperationError as exc:
+        return _error(exc)

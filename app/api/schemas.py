@@ -103,3 +103,17 @@ class ScoresSchema(Schema):
     published = fields.Boolean()
     results = fields.List(fields.Nested(ResultSchema))
     district_detail = fields.List(fields.Nested(IndicatorScoreSchema))
+
+
+class ExportResultSchema(ResultSchema):
+    """A district's final result for 综合考核; scores are decimal strings such as "73.50"."""
+
+    district_code = fields.String()
+    grade = fields.String()
+    veto = fields.String()
+
+
+class ExportSchema(Schema):
+    round = fields.Dict()
+    scheme = fields.Dict()
+    results = fields.List(fields.Nested(ExportResultSchema))

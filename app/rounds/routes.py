@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ from app.notices.operations import notices_of
 from app.pages import error_page
 from app.processes import store
 from app.rounds import visibility
+from app.rounds.export import as_csv, as_xlsx, export_of
 from app.rounds.forms import RoundForm, deadline_rules, deadline_settings
 from app.rounds.issuing import issue_round
 from app.rounds.models import DistrictAssessment, Round
@@ -193,3 +195,27 @@ def _visible_notices(round_: Round, district_id: int | None = None) -> list[Noti
         for n in notices_of(db.session, round_.id, district_id)
         if visibility.can_see_notice(current_user, round_, n.district_id)
     ]
+
+
+@bp.route("/<int:round_id>/export.<fmt>")
+@roles_required("admin", "leader")
+def export(round_id: int, fmt: str) -> Any:
+    """综合考核 export of a published round as CSV or Excel."""
+    round_ = _round_or_404(round_id)
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    try:
+        data = export_of(db.session, round_)
+    except OperationError as exc:
+        return error_page(409, exc.message)
+    body, mimetype = (
+        (as_csv(data), "text/csv; charset=utf-8")
+        if fmt == "csv"
+        else (as_xlsx(data), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    )
+    return send_file(
+        io.BytesIO(body),
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=f"{round_.title}-综合考核.{fmt}",
+    )
