@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.actions import run_in_transaction
+from app.actions import perform, run_in_transaction
 from app.auth import roles_required
 from app.db import db
 from app.deadlines.settings import describe as describe_settings
@@ -22,6 +22,7 @@ from app.notices.operations import notices_of
 from app.pages import error_page
 from app.processes import store
 from app.rounds import visibility
+from app.rounds.cancelling import cancel_round
 from app.rounds.export import as_csv, as_xlsx, export_of
 from app.rounds.forms import RoundForm, deadline_rules, deadline_settings
 from app.rounds.issuing import issue_round
@@ -219,3 +220,11 @@ def export(round_id: int, fmt: str) -> Any:
         as_attachment=True,
         download_name=f"{round_.title}-综合考核.{fmt}",
     )
+
+
+@bp.route("/<int:round_id>/cancel", methods=["POST"])
+@roles_required("admin")
+def cancel(round_id: int) -> Any:
+    reason = request.form.get("reason", "")
+    perform(lambda s: cancel_round(s, current_user, round_id, reason), "本轮考核已撤销")
+    return redirect(url_for("rounds.overview", round_id=round_id))

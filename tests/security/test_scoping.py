@@ -94,6 +94,7 @@ def access_table(w: dict) -> list[tuple[str, str, str, set[str]]]:
         ("accounts.users", "GET", "/admin/users", {"admin"}),
         ("accounts.revoke_token", "POST", "/admin/tokens/1/revoke", {"admin"}),
         ("accounts.create_token", "POST", "/admin/tokens", {"admin"}),
+        ("rounds.cancel", "POST", f"/rounds/{r}/cancel", {"admin"}),
         ("rounds.export", "GET", f"/rounds/{r}/export.csv", {"admin", "leader"}),
         ("api.export_round", "GET", f"/api/rounds/{r}/export", LOGGED_IN),
         ("calendar.index", "GET", "/admin/calendar", {"admin"}),

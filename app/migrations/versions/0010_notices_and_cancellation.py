@@ -1,8 +1,8 @@
-"""notices
+"""notices and cancellation
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-11-27 08:22:41.124087
+Create Date: 2026-11-27 08:30:24.828152
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_notice_jobs_round', ['round_id', 'status'], unique=False)
 
     with op.batch_alter_table('rounds', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cancelled_at', workflows.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('cancel_reason', sa.String(length=500), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('notice_year', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('notice_serial', sa.Integer(), nullable=True))
 
@@ -96,6 +98,8 @@ def downgrade() -> None:
     with op.batch_alter_table('rounds', schema=None) as batch_op:
         batch_op.drop_column('notice_serial')
         batch_op.drop_column('notice_year')
+        batch_op.drop_column('cancel_reason')
+        batch_op.drop_column('cancelled_at')
 
     with op.batch_alter_table('notice_jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_notice_jobs_round')
