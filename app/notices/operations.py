@@ -6,6 +6,7 @@ import hashlib
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -19,7 +20,12 @@ from app.notices.render import Document, render
 from app.rounds.models import DistrictAssessment, Round
 from workflows import clock
 
-TEMPLATES = {"circular": "circular.html", "letter": "letter.html", "decision": "decision.html"}
+TEMPLATES = {
+    "circular": "circular.html",
+    "letter": "letter.html",
+    "decision": "decision.html",
+    "correction": "correction.html",
+}
 
 
 def round_serial(session: Session, round_: Round) -> tuple[int, int]:
@@ -51,10 +57,12 @@ def issue_notice(
     assessment: DistrictAssessment | None = None,
     stage: str = "",
     appeal_deadline: str = "",
+    correction: Any = None,
+    supersedes: Notice | None = None,
 ) -> Notice:
     """Render and record one notice in the caller's transaction (a failure leaves no number used)."""
     district = assessment.district if assessment is not None else None
-    if kind == "decision":
+    if kind in ("decision", "correction"):
         year = clock.local(clock.now()).year  # type: ignore[union-attr]
         serial = take_serial(session, year)
         number = doc_number(year, serial)
@@ -70,6 +78,10 @@ def issue_notice(
         body.appeal_deadline = appeal_deadline
         which = "核查" if stage == "verified" else "最终"
         title, recipient = f"{round_.title}{which}结果告知书", f"{district.name}城管执法部门"
+    elif kind == "correction":
+        assert correction is not None and supersedes is not None
+        body = correction
+        title, recipient = f"关于更正{supersedes.doc_number}的通知", "各区城管执法部门"
     else:
         assert assessment is not None and district is not None
         body = content.decision_content(session, round_, assessment)
@@ -81,12 +93,15 @@ def issue_notice(
     base = current_app.config.get("BASE_URL", "").rstrip("/")
     document = Document(kind, title, number, clock.local(clock.now()).date(), code, f"{base}/verify")  # type: ignore[union-attr]
     document.recipient = recipient
+    if supersedes is not None:
+        document.supersedes = f"{supersedes.doc_number}《{supersedes.title}》"
     pdf = render(TEMPLATES[kind], document, body)
     path, digest = _store(pdf.data, year)
     notice = Notice(
         kind=kind,
         round_id=round_.id,
-        district_id=district.id if district else None,
+        # A correction restates the whole round's results: every district may read it.
+        district_id=district.id if district and kind != "correction" else None,
         assessment_id=assessment.id if assessment else None,
         stage=stage,
         year=year,
@@ -99,6 +114,7 @@ def issue_notice(
         size=len(pdf.data),
         pages=pdf.pages,
         verification_code=code,
+        supersedes_id=supersedes.id if supersedes else None,
     )
     session.add(notice)
     session.flush()

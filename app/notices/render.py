@@ -107,6 +107,21 @@ class DecisionContent:
     items: list[DecisionItem]
 
 
+@dataclass
+class CorrectionContent:
+    round_title: str
+    district: str
+    code: str
+    name: str
+    before: Decimal
+    after: Decimal
+    total_before: Decimal
+    total_after: Decimal
+    reason: str
+    ranking: list[RankingLine]
+    first_level_names: list[str]
+
+
 def _points(value: Decimal | None) -> str:
     if value is None:
         return "—"

@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -21,15 +22,20 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.actions import perform
+from app.actions import perform, run_in_transaction
 from app.auth import roles_required
 from app.db import db
+from app.errors import OperationError
+from app.notices.corrections import correct_result
 from app.notices.jobs import progress_of, retry_failed
 from app.notices.models import Notice
 from app.notices.numbering import normalise_code
 from app.notices.operations import notice_file
-from app.rounds.models import Round
+from app.rounds.models import DistrictAssessment, Round
+from app.rounds.operations import scores_of
 from app.rounds.visibility import can_see_notice
+from app.scoring.fact_forms import occurrence_rows, parse_indicator, prefill
+from app.scoring.scores import indicator_rules
 
 bp = Blueprint("notices", __name__)
 
@@ -76,6 +82,60 @@ def progress(round_id: int) -> Any:
 def retry(round_id: int) -> Any:
     perform(lambda s: retry_failed(s, current_user.id, round_id), "失败的文件已重新排队生成")
     return redirect(url_for("rounds.overview", round_id=round_id))
+
+
+@bp.route("/rounds/<int:round_id>/districts/<int:district_id>/correct", methods=["GET", "POST"])
+@roles_required("admin")
+def correct(round_id: int, district_id: int) -> Any:
+    """更正: pick an indicator, restate its facts with a reason; a 更正通知 is issued."""
+    round_ = db.session.get(Round, round_id)
+    assessment = db.session.scalar(
+        select(DistrictAssessment).where(
+            DistrictAssessment.round_id == round_id, DistrictAssessment.district_id == district_id
+        )
+    )
+    if round_ is None or assessment is None:
+        abort(404)
+    scores = scores_of(db.session, round_, assessment)
+    parents = {i.parent_id for i in round_.scheme.indicators}
+    leaves = [
+        i for i in round_.scheme.indicators if i.id not in parents and i.code not in scores.not_assessed
+    ]
+    raw = request.values.get("indicator_id", "")
+    indicator = next((i for i in leaves if str(i.id) == raw), None)
+    errors: dict[str, str] = {}
+    if indicator is not None and request.method == "POST":
+        rules = indicator_rules(indicator)
+        parsed = parse_indicator(rules, f"{indicator.code} {indicator.name}", request.form)
+        errors = dict(parsed.errors)
+        if not errors:
+            reason = request.form.get("reason", "")
+            try:
+                notice = run_in_transaction(
+                    lambda s: correct_result(
+                        s, current_user, round_id, district_id, indicator.id, parsed.facts, reason
+                    )
+                )
+            except OperationError as exc:
+                flash(exc.message, "danger")
+                errors = exc.fields
+            else:
+                flash(f"已更正并印发 {notice.doc_number}", "success")
+                return redirect(url_for("rounds.results", round_id=round_id))
+    current = scores.facts_at("final", indicator.id) if indicator else []
+    return render_template(
+        "notices/correct.html",
+        round=round_,
+        assessment=assessment,
+        leaves=leaves,
+        indicator=indicator,
+        rules=indicator_rules(indicator) if indicator else None,
+        leaf=scores.leaf("final", indicator.code) if indicator else None,
+        prefilled=prefill(indicator_rules(indicator), current) if indicator else {},
+        rows=max(occurrence_rows(current), 3),
+        posted=request.form if request.method == "POST" else {},
+        errors=errors,
+    ), (422 if errors else 200)
 
 
 class RateLimiter:

@@ -12,7 +12,8 @@ from app.schemes.models import Indicator
 from app.types import Points
 from workflows import clock
 
-FACT_STAGES = ("self", "verify", "appeal")
+# "correct": an administrator's correction after publication (更正), issued with a 更正通知.
+FACT_STAGES = ("self", "verify", "appeal", "correct")
 
 
 class Fact(Base):

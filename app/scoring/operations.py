@@ -259,3 +259,28 @@ def close_overdue_self_report(session: Session, assessment: DistrictAssessment, 
     )
     session.flush()
     return len(empty)
+
+
+def record_correction(
+    session: Session,
+    user_id: int,
+    assessment: DistrictAssessment,
+    indicator: Indicator,
+    facts: Sequence[FactInput],
+    reason: str,
+) -> IndicatorRevision:
+    """更正 after publication: these facts replace every earlier stage's for the indicator (a
+    second correction of the same indicator replaces the first)."""
+    for model in (Fact, IndicatorRevision):
+        session.execute(
+            delete(model).where(
+                model.assessment_id == assessment.id,
+                model.indicator_id == indicator.id,
+                model.stage == "correct",
+            )
+        )
+    revision = _add_stage(
+        session, user_id, assessment, indicator, "correct", (list(facts), reason), draft=False
+    )
+    session.flush()
+    return revision

@@ -25,7 +25,7 @@ from app.scoring.rules import IndicatorRules, ManualRules, parse_rules
 SCORE_STAGES: dict[str, tuple[str, ...]] = {
     "self": ("self",),
     "verified": ("self", "verify"),
-    "final": ("self", "verify", "appeal"),
+    "final": ("self", "verify", "appeal", "correct"),
 }
 SCORE_STAGE_LABELS = {"self": "自评分", "verified": "核查分", "final": "最终得分"}
 

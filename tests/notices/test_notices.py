@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from app.audit.models import AuditRecord
 from app.db import db
 from app.notices import operations as notice_operations
 from app.notices.jobs import run_pending
@@ -21,6 +22,7 @@ from app.notices.models import DocumentSequence, Notice, NoticeJob
 from app.notices.render import DeductionLine, Document, IndicatorLine, LetterContent, render
 from app.notices.routes import limiter
 from app.rounds.models import Round, RoundResult
+from app.schemes.models import Indicator
 from tests.helpers import district_ids, full_marks, issue_round, occurrence, task_of
 from workflows import clock
 
@@ -290,3 +292,51 @@ def test_publication_generates_in_the_background_and_a_failed_document_is_retrie
     assert admin.get(f"/rounds/{round_id}/notices/progress").get_json()["percent"] == 100
     numbers = [n.doc_number for n in notices(round_id) if n.kind != "letter" or n.stage == "final"]
     assert len(numbers) == 3 and len(set(numbers)) == 3
+
+
+def test_a_correction_supersedes_the_circular_with_its_own_number(app, demo, client_as) -> None:
+    round_id = run_round(client_as)
+    ids = district_ids()
+    circular = next(n for n in notices(round_id) if n.kind == "circular")
+    admin = client_as("admin")
+    dw03 = db.session.scalar(select(Indicator.id).where(Indicator.code == "DW03"))
+    url = f"/rounds/{round_id}/districts/{ids['gusu']}/correct"
+    page = admin.get(f"{url}?indicator_id={dw03}").get_data(as_text=True)
+    assert "执勤着装不规范" in page  # the current facts, prefilled
+
+    same = admin.post(
+        url,
+        data={
+            "indicator_id": str(dw03),
+            "reason": "复查",
+            **occurrence("DW03", 1, "执勤着装不规范", "superior"),
+            "f_DW03_present": "1",
+        },
+    )
+    assert same.status_code == 422 and "与现有结果相同" in same.get_data(as_text=True)
+    no_reason = admin.post(url, data={"indicator_id": str(dw03), "f_DW03_present": "1", "reason": ""})
+    assert no_reason.status_code == 422 and "请填写更正理由" in no_reason.get_data(as_text=True)
+    assert client_as("liaison_gusu").post(url, data={"indicator_id": str(dw03)}).status_code == 403
+
+    before = db.session.scalar(select(RoundResult).where(RoundResult.district_id == ids["gusu"]))
+    total_before = before.total
+    done = admin.post(
+        url, data={"indicator_id": str(dw03), "f_DW03_present": "1", "reason": "督查照片时间有误，该起不成立"}
+    )
+    assert done.status_code == 302
+    db.session.expire_all()
+    after = db.session.scalar(select(RoundResult).where(RoundResult.district_id == ids["gusu"]))
+    assert after.total > total_before and after.rank == 1  # now level with 园区 at full marks
+    correction = next(n for n in notices(round_id) if n.kind == "correction")
+    assert correction.serial == circular.serial + 1 and correction.supersedes_id == circular.id
+    assert db.session.get(Notice, circular.id).superseded_by_id == correction.id
+    assert correction.district_id is None  # every district reads the corrected ranking
+    text = text_of(pdf_of(correction))
+    (ARTIFACTS / "correction.pdf").write_bytes(pdf_of(correction))
+    assert circular.doc_number in text and "更正" in text and "督查照片时间有误" in text
+    assert format(total_before.normalize(), "f") in text and format(after.total.normalize(), "f") in text
+    audit = db.session.scalar(select(AuditRecord).where(AuditRecord.action == "result.correct"))
+    assert audit.after["reason"] == "督查照片时间有误，该起不成立"
+    limiter.seen.clear()
+    old = client_as().get(f"/verify?code={circular.verification_code}").get_data(as_text=True)
+    assert "已被更正通知取代" in old

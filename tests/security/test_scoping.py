@@ -105,6 +105,8 @@ def access_table(w: dict) -> list[tuple[str, str, str, set[str]]]:
         ("calendar.delete", "POST", "/admin/calendar/2026-10-01/delete", {"admin"}),
         ("deadlines.index", "GET", "/admin/jobs", {"admin", "ops"}),
         ("notices.verify", "GET", "/verify", set(USERS)),
+        ("notices.correct", "GET", f"/rounds/{r}/districts/{w['gusu']}/correct", {"admin"}),
+        ("notices.correct", "POST", f"/rounds/{r}/districts/{w['gusu']}/correct", {"admin"}),
         ("notices.progress", "GET", f"/rounds/{r}/notices/progress", CITY),
         ("notices.retry", "POST", f"/rounds/{r}/notices/retry", {"admin"}),
         ("notices.verify", "POST", "/verify", set(USERS)),  # public and rate-limited; see the notice tests
