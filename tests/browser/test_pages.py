@@ -266,3 +266,19 @@ def test_admin_extends_a_deadline_and_reads_the_jobs_page(
     page.set_viewport_size(PHONE)
     assert_no_sideways_scroll(page)
     screenshot(page, "jobs-phone")
+
+
+def test_public_verification_page(page: Page, live_server: LiveServer, screenshot: Shot) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/verify")
+    expect(page.get_by_role("heading", name="文件真伪查验")).to_be_visible()
+    page.fill("input[name=code]", "12345")
+    page.get_by_role("button", name="查验").click()
+    expect(page.get_by_test_id("verify-result")).to_contain_text("验证码格式不正确")
+    assert_no_sideways_scroll(page)
+    screenshot(page, "verify-malformed-phone")
+    page.fill("input[name=code]", "ZZZZ-ZZZZ-ZZZZ")
+    page.get_by_role("button", name="查验").click()
+    expect(page.get_by_test_id("verify-result")).to_contain_text("未找到")
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, "verify-unknown-desktop")
