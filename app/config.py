@@ -36,6 +36,8 @@ class Config:
     REMINDER_POLL_SECONDS = 15.0
     OUTBOX_POLL_SECONDS = 5.0
     NOTICE_POLL_SECONDS = 3.0
+    RECTIFY_GRADES = ("差", "不达标")  # grades that order a rectification (besides vetoes)
+    RECTIFICATION_WORKING_DAYS = 10
     # Outside notification channels; e-mail is on only when SMTP_HOST is set.
     SMTP_HOST = ""
     SMTP_PORT = 25

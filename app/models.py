@@ -10,6 +10,7 @@ from app.districts.models import District
 from app.evidence.models import EvidenceFile
 from app.notices.models import DocumentSequence, Notice, NoticeJob
 from app.notifications.models import Notification, OutboundMessage
+from app.rectification.models import Rectification
 from app.rounds.models import DistrictAssessment, Round, RoundResult
 from app.schemes.models import Indicator, Scheme
 from app.scoring.models import Fact, IndicatorRevision
@@ -42,6 +43,7 @@ __all__ = [
     "OutboundMessage",
     "ProcessDefinitionRecord",
     "ProcessInstance",
+    "Rectification",
     "Reminder",
     "Round",
     "RoundResult",

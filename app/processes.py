@@ -9,6 +9,7 @@ from workflows.runner import InstanceStore
 
 DISTRICT_PROCESS = "district_assessment"
 ROUND_PROCESS = "round_assessment"
+RECTIFICATION_PROCESS = "rectification"
 
 
 class Processes:

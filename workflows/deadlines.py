@@ -19,6 +19,7 @@ STAGE_LABELS = {
     "verification": "核查",
     "appeal": "申诉期",
     "review": "申诉复核",
+    "rectification": "整改",
 }
 
 

@@ -21,6 +21,7 @@ from app.notices.models import Notice
 from app.notices.operations import notices_of
 from app.pages import error_page
 from app.processes import store
+from app.rectification.operations import open_before, rectifications_of
 from app.rounds import visibility
 from app.rounds.cancelling import cancel_round
 from app.rounds.export import as_csv, as_xlsx, export_of
@@ -110,6 +111,7 @@ def overview(round_id: int) -> Any:
         deadline_lines=describe_settings(settings_of(round_.deadline_settings)),
         notices=_visible_notices(round_),
         notice_progress=progress_of(db.session, round_.id),
+        earlier_rectifications=open_before(db.session, round_),
     )
 
 
@@ -187,6 +189,7 @@ def district(round_id: int, district_id: int) -> Any:
         indicators={i.code: i for i in leaves},
         rules={i.code: indicator_rules(i) for i in leaves},
         notices=_visible_notices(round_, district_id),
+        rectifications=rectifications_of(db.session, district_id, round_id),
     )
 
 

@@ -23,7 +23,9 @@ from app.deadlines.settings import settings_of
 from app.notices.jobs import enqueue_results
 from app.notices.operations import issue_notice
 from app.notifications.operations import notify
-from app.processes import DISTRICT_PROCESS, store
+from app.processes import DISTRICT_PROCESS, RECTIFICATION_PROCESS, store
+from app.rectification.models import Rectification
+from app.rectification.operations import order_rectifications
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import publish_round
 from app.scoring.operations import close_overdue_self_report
@@ -60,6 +62,8 @@ class ProcessServices:
             "appeal_window_closed": self._appeal_window_closed,
             "review_overdue": self._review_overdue,
             "publish_round_results": self._publish_round_results,
+            "rectification_overdue": self._rectification_overdue,
+            "close_rectification": self._close_rectification,
         }
 
     def __call__(self, operation_name: str, task: Any, params: dict[str, Any]) -> Any:
@@ -203,6 +207,46 @@ class ProcessServices:
         )
         return {"notified": True}
 
+    def _rectification(self, data: dict[str, Any]) -> Rectification:
+        item = self.session.get(Rectification, data["rectification_id"])
+        assert item is not None
+        return item
+
+    def _rectification_overdue(self, data: dict[str, Any]) -> dict[str, Any]:
+        item = self._rectification(data)
+        item.overdue = True
+        audit(
+            self.session,
+            None,
+            "rectification.overdue",
+            ("rectification", item.id),
+            f"{item.district.name} 整改逾期",
+            round_id=item.round_id,
+            district_id=item.district_id,
+        )
+        users = stage_recipients(self.session, ["liaison", "admin"], item.district_id)
+        notify(
+            self.session,
+            users,
+            f"{item.district.name} 整改逾期",
+            "整改报告未在期限内报送，请尽快报送。",
+            f"/rounds/{item.round_id}/districts/{item.district_id}",
+        )
+        return {"overdue": True}
+
+    def _close_rectification(self, data: dict[str, Any]) -> dict[str, Any]:
+        item = self._rectification(data)
+        item.status, item.accepted_at = "accepted", clock.now()
+        users = stage_recipients(self.session, ["liaison"], item.district_id)
+        notify(
+            self.session,
+            users,
+            f"{item.district.name} 整改已验收销号",
+            item.review_comment,
+            f"/rounds/{item.round_id}/districts/{item.district_id}",
+        )
+        return {"closed": True}
+
     def _publish_round_results(self, data: dict[str, Any]) -> dict[str, Any]:
         round_ = self.session.get(Round, data["round_id"])
         assert round_ is not None
@@ -210,6 +254,7 @@ class ProcessServices:
         # The circular and every district's letter are generated in the background (a large
         # round takes minutes); the round page shows their progress.
         enqueue_results(self.session, self.actor_id, round_)
+        order_rectifications(self.session, self.actor_id, round_, self)
         return {"published": True}
 
 
@@ -236,6 +281,23 @@ def after_instance_step(
             if task.due_at is not None:
                 plan_reminders(session, task, hours)
         _update_district_stage(session, services, assessment, instance, wf)
+    elif definition.key == RECTIFICATION_PROCESS:
+        item = session.get(Rectification, wf.task_tree.data["rectification_id"])
+        assert item is not None
+        sync_tasks(
+            session,
+            instance,
+            wf,
+            definition,
+            TaskScope(round_id, item.district_id, item.assessment_id),
+            completed_by,
+        )
+        ready = _ready_elements(wf)
+        if item.status != "accepted":
+            if "review_rectification" in ready:
+                item.status = "submitted"
+            elif "submit_rectification" in ready and item.submitted_at is not None:
+                item.status = "returned"
     else:
         round_ = session.get(Round, round_id)
         assert round_ is not None

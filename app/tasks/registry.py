@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.appeals.forms import AppealReviewForm, ConfirmationForm
 from app.errors import NotFound
+from app.rectification.task_forms import RectificationReportForm, RectificationReviewForm
 from app.rounds.task_forms import ApprovalForm, FinaliseForm
 from app.scoring.forms import SelfReportForm, VerificationForm
 from app.tasks.context import TaskForm
@@ -17,6 +18,8 @@ FORMS: dict[str, TaskForm] = {
         AppealReviewForm(),
         FinaliseForm(),
         ApprovalForm(),
+        RectificationReportForm(),
+        RectificationReviewForm(),
     )
 }
 

@@ -1,8 +1,8 @@
-"""notices and cancellation
+"""notices, cancellation, rectification
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-11-27 08:30:24.828152
+Create Date: 2026-11-27 08:39:14.135616
 """
 
 from __future__ import annotations
@@ -60,6 +60,32 @@ def upgrade() -> None:
         batch_op.create_index('ix_notices_district', ['district_id', 'round_id'], unique=False)
         batch_op.create_index('ix_notices_round', ['round_id', 'kind'], unique=False)
 
+    op.create_table('rectifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('district_id', sa.Integer(), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('instance_id', sa.Integer(), nullable=True),
+    sa.Column('reasons', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('overdue', sa.Boolean(), nullable=False),
+    sa.Column('report', sa.Text(), nullable=False),
+    sa.Column('submitted_at', workflows.store.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('review_comment', sa.Text(), nullable=False),
+    sa.Column('reviewed_by', sa.Integer(), nullable=True),
+    sa.Column('accepted_at', workflows.store.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', workflows.store.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['district_assessments.id'], name=op.f('fk_rectifications_assessment_id_district_assessments')),
+    sa.ForeignKeyConstraint(['district_id'], ['districts.id'], name=op.f('fk_rectifications_district_id_districts')),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_rectifications_instance_id_process_instances')),
+    sa.ForeignKeyConstraint(['reviewed_by'], ['users.id'], name=op.f('fk_rectifications_reviewed_by_users')),
+    sa.ForeignKeyConstraint(['round_id'], ['rounds.id'], name=op.f('fk_rectifications_round_id_rounds')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rectifications'))
+    )
+    with op.batch_alter_table('rectifications', schema=None) as batch_op:
+        batch_op.create_index('ix_rectifications_district', ['district_id', 'status'], unique=False)
+        batch_op.create_index('ix_rectifications_round', ['round_id'], unique=False)
+
     op.create_table('notice_jobs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('round_id', sa.Integer(), nullable=False),
@@ -106,6 +132,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_notice_jobs_pending')
 
     op.drop_table('notice_jobs')
+    with op.batch_alter_table('rectifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_rectifications_round')
+        batch_op.drop_index('ix_rectifications_district')
+
+    op.drop_table('rectifications')
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.drop_index('ix_notices_round')
         batch_op.drop_index('ix_notices_district')
