@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from app.appeals.models import Appeal
 from app.audit.models import AuditRecord
 from app.db import db
 from app.notices import operations as notice_operations
@@ -340,3 +341,43 @@ def test_a_correction_supersedes_the_circular_with_its_own_number(app, demo, cli
     limiter.seen.clear()
     old = client_as().get(f"/verify?code={circular.verification_code}").get_data(as_text=True)
     assert "已被更正通知取代" in old
+
+
+def test_an_appeal_review_issues_a_decision_with_each_item(app, demo, client_as) -> None:
+    ids = district_ids()
+    issue_round(client_as("admin"), district_ids=[ids["gusu"]])
+    gusu = client_as("liaison_gusu")
+    gusu.post(f"/tasks/{task_of('self_report', ids['gusu']).id}", data=full_marks({"action": "submit"}))
+    loss = {
+        "f_DW03_present": "1",
+        **occurrence("DW03", 1, "执勤人员未着制服", "superior"),
+        "reason_DW03": "省厅督查",
+    }
+    client_as("inspector1").post(
+        f"/tasks/{task_of('verification', ids['gusu']).id}", data={"action": "submit", **loss}
+    )
+    record = task_of("result_confirmation", ids["gusu"])
+    page = gusu.get(f"/tasks/{record.id}").get_data(as_text=True)
+    revision_id = int(page.split('name="appeal_')[1].split('"')[0])
+    appeal = {
+        "decision": "appeal",
+        f"appeal_{revision_id}": "1",
+        f"appeal_reason_{revision_id}": "检查前已整改",
+    }
+    assert gusu.post(f"/tasks/{record.id}", data=appeal).status_code == 302
+    appeal_id = db.session.scalar(select(Appeal.id))
+    decided = client_as("inspector2").post(
+        f"/tasks/{task_of('appeal_review', ids['gusu']).id}",
+        data={f"decision_{appeal_id}": "upheld", f"decision_reason_{appeal_id}": "整改照片早于检查时间"},
+    )
+    assert decided.status_code == 302
+    decision = db.session.scalar(select(Notice).where(Notice.kind == "decision"))
+    letter = db.session.scalar(select(Notice).where(Notice.kind == "letter"))
+    assert decision.serial is not None and decision.doc_number != letter.doc_number
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "decision.pdf").write_bytes(pdf_of(decision))
+    text = text_of(pdf_of(decision)).replace("\n", "")  # table cells wrap
+    assert "复核决定书" in text and "姑苏区" in text
+    assert "DW03" in text and "检查前已整改" in text and "申诉成立" in text and "整改照片早于检查时间" in text
+    assert client_as("liaison_gusu").get(f"/notices/{decision.id}.pdf").status_code == 200
+    assert client_as("liaison_sip").get(f"/notices/{decision.id}.pdf").status_code == 404
