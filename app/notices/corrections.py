@@ -17,8 +17,8 @@ from app.notices.models import Notice
 from app.notices.operations import issue_notice
 from app.notices.render import CorrectionContent
 from app.notifications.operations import notify
-from app.rounds.models import DistrictAssessment, Round, RoundResult
-from app.rounds.operations import compute_results, scores_of
+from app.rounds.models import DistrictAssessment, RoundResult
+from app.rounds.operations import compute_results, lock_round, scores_of
 from app.schemes.models import Indicator
 from app.scoring.fact_forms import FactInput
 from app.scoring.operations import record_correction, signature
@@ -46,7 +46,7 @@ def correct_result(
 ) -> Notice:
     if actor.role != "admin":
         raise Forbidden("只有考核管理员可以更正考核结果")
-    round_ = session.get(Round, round_id, with_for_update=True)
+    round_ = lock_round(session, round_id)
     assessment = session.scalar(
         select(DistrictAssessment).where(
             DistrictAssessment.round_id == round_id, DistrictAssessment.district_id == district_id

@@ -12,6 +12,7 @@ from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.notifications.operations import notify
 from app.processes import store
 from app.rounds.models import DistrictAssessment, Round
+from app.rounds.operations import lock_round
 from app.tasks.models import TaskRecord
 from workflows import clock
 from workflows.store import ProcessInstance, TimerChange
@@ -22,7 +23,7 @@ REASON_MAX = 500
 def cancel_round(session: Session, actor: User, round_id: int, reason: str) -> Round:
     if actor.role != "admin":
         raise Forbidden("只有考核管理员可以撤销考核")
-    round_ = session.get(Round, round_id, with_for_update=True)
+    round_ = lock_round(session, round_id)
     if round_ is None:
         raise NotFound("轮次不存在")
     if round_.status in ("published", "cancelled"):

@@ -28,6 +28,13 @@ def assessments_of(session: Session, round_id: int) -> list[DistrictAssessment]:
     )
 
 
+def lock_round(session: Session, round_id: int) -> Round | None:
+    """The round, row-locked for the rest of the transaction (a no-op on SQLite). The lock is
+    taken on the bare row: PostgreSQL refuses FOR UPDATE across the joined scheme."""
+    session.execute(select(Round.id).where(Round.id == round_id).with_for_update())
+    return session.get(Round, round_id)
+
+
 def scores_of(session: Session, round_: Round, assessment: DistrictAssessment) -> AssessmentScores:
     return load_scores(session, round_, assessment.id)
 

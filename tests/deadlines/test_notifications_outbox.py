@@ -20,6 +20,8 @@ from app.notifications.operations import notify
 from app.notifications.outbox import MAX_ATTEMPTS, deliver_pending
 from workflows import clock
 
+pytestmark = pytest.mark.db  # the outbox claims rows with SKIP LOCKED on PostgreSQL
+
 
 class Inbox:
     def __init__(self) -> None:
