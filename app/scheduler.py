@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import atexit
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 
 from flask import Flask
@@ -83,6 +83,13 @@ def build_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:
     def transaction() -> AbstractContextManager[Session]:
         return _app_transaction(app)
 
+    def in_app(job: Callable[[], str]) -> Callable[[], str]:
+        def run() -> str:
+            with app.app_context():  # popping it removes the thread's session
+                return job()
+
+        return run
+
     timing = Timing(
         lease_seconds=app.config["SCHEDULER_LEASE_SECONDS"],
         renew_seconds=app.config["SCHEDULER_RENEW_SECONDS"],
@@ -103,41 +110,19 @@ def build_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:
         "reminders", "截止提醒", config["REMINDER_POLL_SECONDS"], in_transaction(send_due_reminders)
     )
     scheduler.add_periodic(
-        "outbox", "外发通知（邮件等）", config["OUTBOX_POLL_SECONDS"], lambda: deliver_pending(app)
+        "outbox", "外发通知（邮件等）", config["OUTBOX_POLL_SECONDS"], in_app(deliver_pending)
     )
-    scheduler.add_periodic(
-        "notices", "生成通报与告知书", config["NOTICE_POLL_SECONDS"], lambda: _notices(app)
-    )
+    scheduler.add_periodic("notices", "生成通报与告知书", config["NOTICE_POLL_SECONDS"], in_app(run_pending))
     scheduler.add_periodic("prune_runs", "清理运行记录", 3600, in_transaction(prune_runs))
     return scheduler
 
 
-def _notices(app: Flask) -> str:
-    with app.app_context():
-        try:
-            return run_pending()
-        finally:
-            db.Session.remove()
-
-
-class _app_transaction:
-    """A transaction on the app's database from a scheduler thread (its own scoped session)."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-
-    def __enter__(self) -> Session:
-        self.context = self.app.app_context()
-        self.context.push()
-        self.tx = db.transaction()
-        return self.tx.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self.tx.__exit__(*exc)  # type: ignore[arg-type]
-        finally:
-            db.Session.remove()
-            self.context.pop()
+@contextmanager
+def _app_transaction(app: Flask) -> Iterator[Session]:
+    """A transaction on the app's database from a scheduler thread (its own scoped session,
+    removed when the app context pops)."""
+    with app.app_context(), db.transaction() as session:
+        yield session
 
 
 def start_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:

@@ -110,3 +110,12 @@ def complete_round(
     round_ = db.session.scalar(select(Round).order_by(Round.id.desc()))
     assert round_ is not None and round_.is_published
     return round_.id
+
+
+def appeal_adjustment(liaison: Any, district_id: int, reason: str) -> Any:
+    """The liaison appeals the (first) verification adjustment shown on its confirmation task."""
+    record = task_of("result_confirmation", district_id)
+    page = liaison.get(f"/tasks/{record.id}").get_data(as_text=True)
+    revision_id = int(page.split('name="appeal_')[1].split('"')[0])
+    data = {"decision": "appeal", f"appeal_{revision_id}": "1", f"appeal_reason_{revision_id}": reason}
+    return liaison.post(f"/tasks/{record.id}", data=data)

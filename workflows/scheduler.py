@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -59,6 +58,27 @@ class PeriodicJob:
     run: Callable[[], str]  # returns a short Chinese summary of what it did ("" when nothing)
 
 
+def run_record(
+    job: str,
+    outcome: str,
+    holder: str,
+    started: datetime,
+    instance_id: int | None = None,
+    due: datetime | None = None,
+    detail: str = "",
+) -> SchedulerRun:
+    return SchedulerRun(
+        job=job,
+        instance_id=instance_id,
+        due_at=due,
+        started_at=started,
+        finished_at=clock.now(),
+        outcome=outcome,
+        detail=detail[:4000],
+        holder=holder,
+    )
+
+
 def fire_recorded(
     transaction: Transaction,
     fire: Callable[[Session, int], str],
@@ -71,17 +91,7 @@ def fire_recorded(
     with transaction() as session:
         outcome = fire(session, instance_id)
         if outcome == FIRED:
-            session.add(
-                SchedulerRun(
-                    job="deadline",
-                    instance_id=instance_id,
-                    due_at=due,
-                    started_at=started,
-                    finished_at=clock.now(),
-                    outcome=FIRED,
-                    holder=holder,
-                )
-            )
+            session.add(run_record("deadline", FIRED, holder, started, instance_id, due))
     return outcome
 
 
@@ -328,25 +338,6 @@ class DeadlineScheduler:
     ) -> None:
         try:
             with self.transaction() as session:
-                session.add(
-                    SchedulerRun(
-                        job=job,
-                        instance_id=instance_id,
-                        due_at=due,
-                        started_at=started,
-                        finished_at=clock.now(),
-                        outcome=outcome,
-                        detail=detail[:4000],
-                        holder=self.holder,
-                    )
-                )
+                session.add(run_record(job, outcome, self.holder, started, instance_id, due, detail))
         except Exception:
             log.exception("recording a run of %s failed", job)
-
-    def scheduled_timers(self) -> dict[int, Any]:
-        """Instance id → run time of the jobs this process holds (tests and diagnostics)."""
-        return {
-            int(job.id.removeprefix(TIMER_JOB_PREFIX)): job.next_run_time
-            for job in self.scheduler.get_jobs()
-            if job.id.startswith(TIMER_JOB_PREFIX)
-        }

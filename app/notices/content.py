@@ -77,10 +77,9 @@ def letter_content(
     )
 
 
-def circular_content(session: Session, round_: Round) -> CircularContent:
-    """通报: ranking, first-level scores, grades, vetoes, the main deductions city-wide."""
+def ranking_of(session: Session, round_: Round) -> tuple[list[str], list[RankingLine]]:
+    """The first-level indicator names and each district's stored result, in rank order."""
     tops = [i for i in round_.scheme.indicators if i.parent_id is None and i.kind == "scored"]
-    results = results_of(session, round_.id)
     ranking = [
         RankingLine(
             rank=r.rank,
@@ -90,8 +89,15 @@ def circular_content(session: Session, round_: Round) -> CircularContent:
             grade=r.grade,
             veto="；".join(r.veto_reasons) if r.failed or r.veto_reasons else "",
         )
-        for r in results
+        for r in results_of(session, round_.id)
     ]
+    return [t.name for t in tops], ranking
+
+
+def circular_content(session: Session, round_: Round) -> CircularContent:
+    """通报: ranking, first-level scores, grades, vetoes, the main deductions city-wide."""
+    names, ranking = ranking_of(session, round_)
+    results = results_of(session, round_.id)
     lost: dict[str, tuple[str, int, Decimal]] = {}
     for assessment in assessments_of(session, round_.id):
         scores = scores_of(session, round_, assessment)
@@ -112,7 +118,7 @@ def circular_content(session: Session, round_: Round) -> CircularContent:
     return CircularContent(
         round_title=round_.title,
         period=round_.period,
-        first_level_names=[t.name for t in tops],
+        first_level_names=names,
         ranking=ranking,
         main_deductions=main,
         rectification=rectification,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import User
 from app.audit.operations import record as audit
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.notices.content import circular_content
+from app.notices.content import ranking_of
 from app.notices.models import Notice
 from app.notices.operations import issue_notice
 from app.notices.render import CorrectionContent
@@ -21,7 +21,7 @@ from app.rounds.models import DistrictAssessment, RoundResult
 from app.rounds.operations import compute_results, lock_round, scores_of
 from app.schemes.models import Indicator
 from app.scoring.fact_forms import FactInput
-from app.scoring.operations import record_correction, signature
+from app.scoring.operations import record_stage, signature
 
 REASON_MAX = 1000
 
@@ -70,7 +70,7 @@ def correct_result(
             "更正失败：更正后的内容与现有结果相同", {"reason": "更正后的内容与现有结果相同"}
         )
 
-    record_correction(session, actor.id, assessment, indicator, facts, f"结果更正：{reason}")
+    record_stage(session, actor.id, assessment, indicator, "correct", facts, f"结果更正：{reason}")
     old_results = {
         r.district_id: (r.total, r.rank)
         for r in session.scalars(select(RoundResult).where(RoundResult.round_id == round_id))
@@ -79,7 +79,7 @@ def correct_result(
     session.add_all(compute_results(session, round_))
     session.flush()
     after = scores_of(session, round_, assessment)
-    circular = circular_content(session, round_)
+    first_level_names, ranking = ranking_of(session, round_)  # the recomputed results
     body = CorrectionContent(
         round_title=round_.title,
         district=assessment.district.name,
@@ -90,8 +90,8 @@ def correct_result(
         total_before=before.total("final"),
         total_after=after.total("final"),
         reason=reason,
-        ranking=circular.ranking,
-        first_level_names=circular.first_level_names,
+        ranking=ranking,
+        first_level_names=first_level_names,
     )
     notice = issue_notice(
         session, actor.id, "correction", round_, assessment, correction=body, supersedes=superseded

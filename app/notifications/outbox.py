@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -55,16 +55,8 @@ def enqueue(session: Session, users: Iterable[User], subject: str, body: str, li
     return count
 
 
-def deliver_pending(app: Flask) -> str:
+def deliver_pending() -> str:
     """Send what is due; return a short Chinese summary ("" when there was nothing to do)."""
-    with app.app_context():
-        try:
-            return _deliver()
-        finally:
-            db.Session.remove()
-
-
-def _deliver() -> str:
     channels = enabled_channels()
     now = clock.now()
     with db.transaction() as session:

@@ -276,22 +276,12 @@ def after_instance_step(
             round_id, assessment.district_id, assessment.id, excluded_user_id=assessment.verified_by
         )
         opened = sync_tasks(session, instance, wf, definition, scope, completed_by)
-        hours = settings_of(assessment.round.deadline_settings)["reminder_hours"]
-        for task in opened:
-            if task.due_at is not None:
-                plan_reminders(session, task, hours)
         _update_district_stage(session, services, assessment, instance, wf)
     elif definition.key == RECTIFICATION_PROCESS:
         item = session.get(Rectification, wf.task_tree.data["rectification_id"])
         assert item is not None
-        sync_tasks(
-            session,
-            instance,
-            wf,
-            definition,
-            TaskScope(round_id, item.district_id, item.assessment_id),
-            completed_by,
-        )
+        scope = TaskScope(round_id, item.district_id, item.assessment_id)
+        opened = sync_tasks(session, instance, wf, definition, scope, completed_by)
         ready = _ready_elements(wf)
         if item.status != "accepted":
             if "review_rectification" in ready:
@@ -301,11 +291,24 @@ def after_instance_step(
     else:
         round_ = session.get(Round, round_id)
         assert round_ is not None
-        sync_tasks(session, instance, wf, definition, TaskScope(round_id), completed_by)
+        opened = sync_tasks(session, instance, wf, definition, TaskScope(round_id), completed_by)
         ready = _ready_elements(wf)
         for element, status in ROUND_STATUS_BY_ELEMENT.items():
             if element in ready and round_.status not in ("published", "cancelled"):
                 round_.status = status
+    _plan_reminders(session, round_id, opened)
+
+
+def _plan_reminders(session: Session, round_id: int, opened: list[TaskRecord]) -> None:
+    """Reminders for every task that opened with a deadline, whichever process it belongs to."""
+    due = [task for task in opened if task.due_at is not None]
+    if not due:
+        return
+    round_ = session.get(Round, round_id)
+    assert round_ is not None
+    hours = settings_of(round_.deadline_settings)["reminder_hours"]
+    for task in due:
+        plan_reminders(session, task, hours)
 
 
 def _ready_elements(wf: BpmnWorkflow) -> set[str]:

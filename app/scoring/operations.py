@@ -63,7 +63,7 @@ def summary(facts: Iterable[Any]) -> list[str]:
 
 def _add_facts(
     session: Session,
-    user_id: int,
+    user_id: int | None,
     assessment: DistrictAssessment,
     indicator: Indicator,
     stage: str,
@@ -95,7 +95,7 @@ def _add_facts(
 
 def _add_stage(
     session: Session,
-    user_id: int,
+    user_id: int | None,
     assessment: DistrictAssessment,
     indicator: Indicator,
     stage: str,
@@ -191,9 +191,28 @@ def record_review(
     reason: str,
 ) -> IndicatorRevision:
     """申诉复核: the reviewer's facts for an appealed indicator replace the verification's."""
-    revision = _add_stage(
-        session, user_id, assessment, indicator, "appeal", (list(facts), reason), draft=False
-    )
+    return record_stage(session, user_id, assessment, indicator, "appeal", facts, reason)
+
+
+def record_stage(
+    session: Session,
+    user_id: int,
+    assessment: DistrictAssessment,
+    indicator: Indicator,
+    stage: str,
+    facts: Sequence[FactInput],
+    reason: str,
+) -> IndicatorRevision:
+    """*stage*'s judgement of one indicator, replacing any it made before: ``appeal`` (review)
+    or ``correct`` (更正 after publication, which overrides every earlier stage; a second
+    correction of the same indicator replaces the first)."""
+    for model in (Fact, IndicatorRevision):
+        session.execute(
+            delete(model).where(
+                model.assessment_id == assessment.id, model.indicator_id == indicator.id, model.stage == stage
+            )
+        )
+    revision = _add_stage(session, user_id, assessment, indicator, stage, (list(facts), reason), draft=False)
     session.flush()
     return revision
 
@@ -227,26 +246,9 @@ def close_overdue_self_report(session: Session, assessment: DistrictAssessment, 
         if i.id not in parents and i.kind == "scored" and assessed(i, round_.period) and i.id not in reported
     ]
     if empty_rule == "zero":
-        for indicator in empty:
-            session.add(
-                Fact(
-                    assessment_id=assessment.id,
-                    indicator_id=indicator.id,
-                    stage="self",
-                    kind=UNREPORTED,
-                    description="逾期未报",
-                    recorded_by=None,
-                )
-            )
-            session.add(
-                IndicatorRevision(
-                    assessment_id=assessment.id,
-                    indicator_id=indicator.id,
-                    stage="self",
-                    reason="逾期未报，按 0 分计",
-                    recorded_by=None,
-                )
-            )
+        unreported = ([FactInput(UNREPORTED, description="逾期未报")], "逾期未报，按 0 分计")
+        for indicator in empty:  # written by the deadline, not by a person
+            _add_stage(session, None, assessment, indicator, "self", unreported, draft=False)
     assessment.self_overdue = True
     audit(
         session,
@@ -259,28 +261,3 @@ def close_overdue_self_report(session: Session, assessment: DistrictAssessment, 
     )
     session.flush()
     return len(empty)
-
-
-def record_correction(
-    session: Session,
-    user_id: int,
-    assessment: DistrictAssessment,
-    indicator: Indicator,
-    facts: Sequence[FactInput],
-    reason: str,
-) -> IndicatorRevision:
-    """更正 after publication: these facts replace every earlier stage's for the indicator (a
-    second correction of the same indicator replaces the first)."""
-    for model in (Fact, IndicatorRevision):
-        session.execute(
-            delete(model).where(
-                model.assessment_id == assessment.id,
-                model.indicator_id == indicator.id,
-                model.stage == "correct",
-            )
-        )
-    revision = _add_stage(
-        session, user_id, assessment, indicator, "correct", (list(facts), reason), draft=False
-    )
-    session.flush()
-    return revision

@@ -71,6 +71,12 @@ def smtp(app) -> Any:
     server.stop()
 
 
+def deliver(app) -> str:
+    """What the scheduler's outbox job does, here and now."""
+    with app.app_context():
+        return deliver_pending()
+
+
 def give_email(username: str, address: str) -> int:
     with db.transaction() as session:
         user = session.scalar(select(User).where(User.username == username))
@@ -91,14 +97,14 @@ def test_email_reaches_a_local_smtp_server(app, demo, smtp) -> None:
     with app.app_context(), db.transaction() as session:
         notify(session, [gusu], "姑苏区 自评逾期未报", "自评填报已截止。", "/rounds/1/districts/4")
     assert [m.status for m in outbox()] == ["pending"]
-    assert deliver_pending(app) == "发送 1 条"
+    assert deliver(app) == "发送 1 条"
     (mail,) = inbox.messages
     assert mail["Subject"] == "姑苏区 自评逾期未报"
     assert mail["To"] == "gusu@example.cn"
     body = mail.get_content()
     assert "自评填报已截止。" in body and "https://kaohe.example/rounds/1/districts/4" in body
     assert [(m.status, m.attempts) for m in outbox()] == [("sent", 1)]
-    assert deliver_pending(app) == ""  # nothing sent twice
+    assert deliver(app) == ""  # nothing sent twice
 
 
 def test_an_outage_loses_nothing_and_is_retried_with_backoff(app, demo, smtp) -> None:
@@ -107,16 +113,16 @@ def test_an_outage_loses_nothing_and_is_retried_with_backoff(app, demo, smtp) ->
     controller.stop()
     with app.app_context(), db.transaction() as session:
         notify(session, [gusu], "核查结果已发布", "请确认。")
-    assert deliver_pending(app) == "发送 0 条，失败 1 条（稍后重试）"
+    assert deliver(app) == "发送 0 条，失败 1 条（稍后重试）"
     (message,) = outbox()
     assert message.status == "pending" and message.attempts == 1 and message.last_error
     assert message.next_attempt_at > clock.now() + timedelta(seconds=20)  # backs off
-    assert deliver_pending(app) == ""  # not yet due again
+    assert deliver(app) == ""  # not yet due again
 
     controller.start()
     with db.transaction() as session:
         session.execute(update(OutboundMessage).values(next_attempt_at=clock.now()))
-    assert deliver_pending(app) == "发送 1 条"
+    assert deliver(app) == "发送 1 条"
     assert [(m.status, m.attempts) for m in outbox()] == [("sent", 2)]
     assert [m["Subject"] for m in inbox.messages] == ["核查结果已发布"]
 
@@ -130,7 +136,7 @@ def test_a_message_that_keeps_failing_is_marked_failed_and_can_be_retried(app, d
     for _ in range(MAX_ATTEMPTS):
         with db.transaction() as session:
             session.execute(update(OutboundMessage).values(next_attempt_at=clock.now()))
-        deliver_pending(app)
+        deliver(app)
     (message,) = outbox()
     assert message.status == "failed" and message.attempts == MAX_ATTEMPTS
     page = client_as("admin").get("/admin/jobs").get_data(as_text=True)
@@ -170,5 +176,5 @@ def test_a_channel_is_added_by_configuration_and_one_class(app, demo) -> None:
         user.mobile = "13800000000"
         notify(session, [user.id], "截止提醒：区自评填报（姑苏区）", "")
     assert [(m.channel, m.address) for m in outbox()] == [("sms", "13800000000")]
-    assert deliver_pending(app) == "发送 1 条"
+    assert deliver(app) == "发送 1 条"
     assert RecordingChannel.sent == [("13800000000", "截止提醒：区自评填报（姑苏区）")]

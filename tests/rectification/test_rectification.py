@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditRecord
 from app.db import db
+from app.deadlines.models import Reminder
 from app.evidence.models import EvidenceFile
 from app.rectification.models import Rectification
 from app.tasks.models import TaskRecord
@@ -49,6 +50,8 @@ def test_rectification_round_trip(app, demo, client_as) -> None:
     gusu = client_as("liaison_gusu")
     report = task_of("rectification_report", ids["gusu"])
     assert report.due_at is not None and report.id in inbox_ids(gusu)
+    reminders = select(func.count()).where(Reminder.task_record_id == report.id)
+    assert db.session.scalar(reminders) == 2  # 24 h and 2 h before, like every task with a deadline
     assert client_as("liaison_sip").get(f"/tasks/{report.id}").status_code in (403, 404)
     empty = gusu.post(f"/tasks/{report.id}", data={"report": ""})
     assert "请填写整改情况报告" in empty.get_data(as_text=True)  # the form again, with the message

@@ -16,7 +16,15 @@ from app.evidence.models import EvidenceFile
 from app.rounds.models import DistrictAssessment, Round, RoundResult
 from app.rounds.operations import scores_of
 from app.scoring.models import Fact, IndicatorRevision
-from tests.helpers import district_ids, full_marks, inbox_ids, issue_round, occurrence, task_of
+from tests.helpers import (
+    appeal_adjustment,
+    district_ids,
+    full_marks,
+    inbox_ids,
+    issue_round,
+    occurrence,
+    task_of,
+)
 
 pytestmark = pytest.mark.db
 
@@ -102,18 +110,11 @@ def test_full_round_scored_from_facts_with_upheld_and_rejected_appeals(app, demo
     # Confirmation: 吴江 and 吴中 appeal their adjustment; the others accept.
     for code in CODES:
         liaison = client_as(f"liaison_{code}")
-        record = task_of("result_confirmation", ids[code])
         if code in adjustments:
-            page = liaison.get(f"/tasks/{record.id}").get_data(as_text=True)
-            revision_id = int(page.split('name="appeal_')[1].split('"')[0])
-            data = {
-                "decision": "appeal",
-                f"appeal_{revision_id}": "1",
-                f"appeal_reason_{revision_id}": "检查前已整改",
-            }
+            response = appeal_adjustment(liaison, ids[code], "检查前已整改")
         else:
-            data = {"decision": "accept"}
-        response = liaison.post(f"/tasks/{record.id}", data=data)
+            record = task_of("result_confirmation", ids[code])
+            response = liaison.post(f"/tasks/{record.id}", data={"decision": "accept"})
         assert response.status_code == 302, response.get_data(as_text=True)[:3000]
 
     # Review (回避): inspector1 made the adjustments and must not see or decide them.
