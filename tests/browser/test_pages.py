@@ -16,12 +16,13 @@ from app.db import db
 from app.districts.models import District
 from app.evidence.models import EvidenceFile
 from app.evidence.storage import evidence_path
+from app.notices.jobs import run_pending
 from app.rounds.models import Round
 from app.schemes.models import Indicator
 from app.tasks.models import TaskRecord
 from tests.browser.conftest import DESKTOP, PHONE, LiveServer
 from tests.conftest import Browser as ClientBrowser
-from tests.helpers import full_marks, occurrence
+from tests.helpers import complete_round, full_marks, occurrence
 
 pytestmark = pytest.mark.browser
 
@@ -282,3 +283,61 @@ def test_public_verification_page(page: Page, live_server: LiveServer, screensho
     expect(page.get_by_test_id("verify-result")).to_contain_text("未找到")
     page.set_viewport_size(DESKTOP)
     screenshot(page, "verify-unknown-desktop")
+
+
+def test_results_notices_correction_and_rectification_pages(
+    page: Page, phone_page: Page, live_server: LiveServer, login: Login, screenshot: Shot
+) -> None:
+    """A published round (姑苏 with a deduction marked 逾期未整改), seen by the admin on a desktop
+    and by 姑苏's liaison on a phone."""
+
+    def client_as(username: str) -> ClientBrowser:
+        client = ClientBrowser(live_server.app.test_client())
+        client.login(username)
+        return client
+
+    unrectified = {
+        "f_DW03_present": "1",
+        **occurrence("DW03", 1, "执勤人员未着制服", "superior"),
+        "f_DW03_occ1_unrectified": "1",
+        "reason_DW03": "省厅督查发现，逾期未整改",
+    }
+    demo_round = round_id(live_server)
+    # The demo round steps aside: the helpers take the one open round. (No outer app context:
+    # it would share `g`, and with it one CSRF token, across the test client's requests.)
+    client_as("admin").post(f"/rounds/{demo_round}/cancel", data={"reason": "演示轮次作废"})
+    published = complete_round(client_as, ["gusu", "sip"], {"gusu": unrectified})
+    page.set_viewport_size(DESKTOP)
+    login(page, "admin")
+    page.goto(f"{live_server.url}/rounds/{published}")
+    expect(page.get_by_test_id("notice-progress")).to_contain_text("0 / 3 份已生成")
+    screenshot(page, "round-published-generating-desktop")
+    with live_server.app.app_context():
+        assert run_pending() == "生成文件 3 份"
+    page.reload()
+    expect(page.get_by_test_id("notices")).to_contain_text("考核结果的通报")
+    screenshot(page, "round-published-notices-desktop")
+
+    page.goto(f"{live_server.url}/rounds/{published}/results")
+    expect(page.get_by_test_id("corrections")).to_be_visible()
+    screenshot(page, "results-published-desktop")
+    page.get_by_test_id("corrections").get_by_role("link", name="姑苏区").click()
+    page.get_by_role("combobox", name="指标").select_option(label="DW03 着装风纪与文明执法")
+    page.get_by_role("button", name="选择").click()
+    expect(page.get_by_text("现得分")).to_be_visible()
+    page.get_by_role("button", name="更正并印发更正通知").click()
+    expect(page.locator(".field-error")).to_contain_text("请填写更正理由")
+    screenshot(page, "correction-error-desktop")
+
+    login(phone_page, "liaison_gusu")
+    task = ready_task(live_server, "rectification_report", "gusu")
+    phone_page.goto(f"{live_server.url}/tasks/{task.id}")
+    expect(phone_page.get_by_test_id("rectification")).to_contain_text("执勤人员未着制服")
+    assert_no_sideways_scroll(phone_page)
+    screenshot(phone_page, "rectification-report-phone")
+    gusu = in_app(live_server, lambda: db.session.scalar(select(District.id).where(District.code == "gusu")))
+    phone_page.goto(f"{live_server.url}/rounds/{published}/districts/{gusu}")
+    expect(phone_page.get_by_test_id("district-rectification")).to_contain_text("待整改")
+    expect(phone_page.get_by_test_id("notices")).to_contain_text("告知书")
+    assert_no_sideways_scroll(phone_page)
+    screenshot(phone_page, "district-published-phone")
