@@ -11,8 +11,10 @@ from flask import Flask
 from app.config import PROJECT_ROOT, load_config
 from app.db import db
 from app.extensions import csrf, login_manager
+from app.inputs import IdConverter
 from app.notifications.channels import init_channels
 from app.processes import processes
+from app.request_guard import JSONProvider
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -23,6 +25,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     app.config.update(load_config(overrides))
+    # Before any blueprint adds a rule: every <int:…> in the URL map stops at the integer range.
+    app.url_map.converters["int"] = IdConverter
+    app.json = JSONProvider(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -36,7 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from app import auth, cli, pages
+    from app import auth, cli, pages, request_guard, web_security
     from app.accounts.routes import bp as accounts_bp
     from app.api import init_api
     from app.calendar.routes import bp as calendar_bp
@@ -49,6 +54,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.schemes.routes import bp as schemes_bp
     from app.tasks.routes import bp as tasks_bp
 
+    web_security.init_app(app)
+    request_guard.init_app(app)  # before auth: the loaders read the request's values
     auth.init_app(app)
     pages.init_app(app)
     for blueprint in (

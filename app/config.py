@@ -20,12 +20,26 @@ class Config:
     MAX_CONTENT_LENGTH = 60 * 1024 * 1024  # one form post with several photos
     MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
     DISPLAY_IMAGE_MAX_PX = 1600
+    # Upload and notice files with no row are removed once this old: longer than any request
+    # or notice job runs, so a file whose row is still being committed is never touched.
+    ORPHAN_FILE_MINUTES = 10
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)  # idle sessions expire
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # "auto": the cookie is Secure (and HSTS is sent) when the request came over HTTPS, as the
+    # reverse proxy reports it; "always" for a deployment that is HTTPS only; "never" only for
+    # local development over plain HTTP on another host.
+    COOKIE_SECURE = "auto"
+    HSTS_SECONDS = 31_536_000
+    # How many reverse proxies stand in front of the app (0: none). Their X-Forwarded-For and
+    # X-Forwarded-Proto are trusted that many hops deep; the one setting behind the client address
+    # in rate limits, sign-in records and the audit, and behind the HTTPS decision above.
+    REVERSE_PROXY_HOPS = 0
+    # Five wrong passwords from one address lock that account *for that address* for 15 minutes.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
     WTF_CSRF_TIME_LIMIT = None
+    WTF_I18N_ENABLED = False  # forms take WTForms' own Chinese messages (app/forms.py), not Babel's
     SCHEDULER_ENABLED = False
     # A standby takes over at most LEASE seconds after the holder's last renewal (plus one renewal).
     SCHEDULER_LEASE_SECONDS = 6.0
@@ -79,6 +93,10 @@ def load_config(overrides: dict | None = None) -> dict:
             values[key] = os.environ[key]
     if os.environ.get("SMTP_PORT"):
         values["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
+    if os.environ.get("REVERSE_PROXY_HOPS"):
+        values["REVERSE_PROXY_HOPS"] = int(os.environ["REVERSE_PROXY_HOPS"])
+    if os.environ.get("COOKIE_SECURE"):
+        values["COOKIE_SECURE"] = os.environ["COOKIE_SECURE"]
     if os.environ.get("SCHEDULER_ENABLED"):
         values["SCHEDULER_ENABLED"] = os.environ["SCHEDULER_ENABLED"] == "1"
     values.update(overrides or {})

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
+
+
+class Form(FlaskForm):
+    """Every page form: CSRF from Flask-WTF, WTForms' own Chinese messages ("不是有效的整数。")
+    rather than English ones."""
+
+    class Meta:
+        locales = ("zh",)
 
 
 def choice_list(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:

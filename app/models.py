@@ -1,6 +1,6 @@
 """Imports every model so the metadata (and Alembic) sees all tables."""
 
-from app.accounts.models import ApiToken, User
+from app.accounts.models import ApiToken, SignIn, SignInFailure, User
 from app.appeals.models import Appeal
 from app.audit.models import AuditRecord
 from app.calendar.models import CalendarDay
@@ -10,6 +10,7 @@ from app.districts.models import District
 from app.evidence.models import EvidenceFile
 from app.notices.models import DocumentSequence, Notice, NoticeJob
 from app.notifications.models import Notification, OutboundMessage
+from app.ratelimits.models import RateLimit
 from app.rectification.models import Rectification
 from app.rounds.models import DistrictAssessment, Round, RoundResult
 from app.schemes.models import Indicator, Scheme
@@ -43,6 +44,7 @@ __all__ = [
     "OutboundMessage",
     "ProcessDefinitionRecord",
     "ProcessInstance",
+    "RateLimit",
     "Rectification",
     "Reminder",
     "Round",
@@ -51,6 +53,8 @@ __all__ = [
     "SchedulerLease",
     "SchedulerRun",
     "Scheme",
+    "SignIn",
+    "SignInFailure",
     "TaskRecord",
     "TimerChange",
     "User",

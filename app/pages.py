@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from app.db import db
@@ -30,21 +31,6 @@ ERROR_TITLES = {
     429: "请求过于频繁",
     500: "系统错误",
 }
-
-
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self' data:",
-        "object-src 'none'",
-        "frame-ancestors 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-    ]
-)
 
 
 def _local(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -86,15 +72,6 @@ def init_app(app: Flask) -> None:
             unread = unread_count(db.session, current_user.id)
         return {"inbox_count": count, "unread_count": unread, "now": clock.now()}
 
-    @app.after_request
-    def _security_headers(response: Any) -> Any:
-        # Scripts only from our own static files (no CDN, no inline script); bpmn-js styles SVG inline.
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Any:
         message = "页面已过期或来源不明（CSRF 校验失败），请刷新页面后重试"
@@ -114,6 +91,17 @@ def init_app(app: Flask) -> None:
         if wants_json():
             return jsonify({"error": error.name.lower().replace(" ", "_"), "message": message}), code
         return render_template("error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(DataError)
+    def _data_error(error: DataError) -> Any:
+        # A value the database refused (too long, out of range) that no form check caught first:
+        # a clear answer instead of a crash; the transaction has rolled back.
+        app.logger.warning("input refused by the database: %s", error.orig)
+        db.session.rollback()
+        message = "输入的内容超出允许的长度或数值范围，请检查后重试"
+        if wants_json():
+            return jsonify({"error": "validation_failed", "message": message}), 422
+        return render_template("error.html", code=422, title="输入有误", message=message), 422
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:

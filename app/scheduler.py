@@ -1,5 +1,6 @@
 """The application's side of the deadline scheduler: what a firing does, and which periodic
-jobs run beside it (reminders, the notification outbox, pruning old run records).
+jobs run beside it (reminders, the notification outbox, pruning old run records, removing
+files left without a row).
 
 Every process may start a scheduler (``SCHEDULER_ENABLED``: the development server, each
 gunicorn worker, or one ``flask --app app scheduler run``); the lease in workflows/lease.py
@@ -13,15 +14,18 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
+from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import db
 from app.deadlines.reminders import send_due_reminders
+from app.evidence.sweeping import sweep_orphan_uploads
 from app.notices.jobs import run_pending
+from app.notices.sweeping import sweep_orphan_notices
 from app.notifications.outbox import deliver_pending
 from app.processes import store
 from app.rounds.services import ProcessServices, after_instance_step
@@ -79,6 +83,20 @@ def prune_runs(session: Session) -> str:
     return f"清理 {removed} 条运行记录" if removed else ""
 
 
+def sweep_files(session: Session) -> str:
+    """Upload and notice files that a failed request or job left without their row."""
+    config = current_app.config
+    older_than = timedelta(minutes=config["ORPHAN_FILE_MINUTES"])
+    uploads = sweep_orphan_uploads(session, Path(config["UPLOAD_DIR"]), older_than)
+    notices = sweep_orphan_notices(session, Path(config["NOTICE_DIR"]), older_than)
+    parts = []
+    if uploads:
+        parts.append(f"上传文件 {uploads} 个")
+    if notices:
+        parts.append(f"通报文件 {notices} 个")
+    return f"清理无主{'、'.join(parts)}" if parts else ""
+
+
 def build_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:
     def transaction() -> AbstractContextManager[Session]:
         return _app_transaction(app)
@@ -114,6 +132,7 @@ def build_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:
     )
     scheduler.add_periodic("notices", "生成通报与告知书", config["NOTICE_POLL_SECONDS"], in_app(run_pending))
     scheduler.add_periodic("prune_runs", "清理运行记录", 3600, in_transaction(prune_runs))
+    scheduler.add_periodic("sweep_files", "清理无主文件", 300, in_transaction(sweep_files))
     return scheduler
 
 

@@ -23,6 +23,21 @@ from app.models import Base
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 with minimal cost in tests: production parameters spend ~85 ms per hash and per
+    check, about a second for every demo seeding and most of many tests' time. What the tests
+    check (who may sign in, with which password) does not depend on the cost."""
+    from argon2 import PasswordHasher
+
+    from app.accounts import passwords
+
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = production
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Run the Alembic migrations once: into a template SQLite file, or into the PostgreSQL database."""
@@ -103,7 +118,7 @@ class Browser:
             "/login", data={"username": username, "password": password, "csrf_token": self.token}
         )
         if response.status_code == 302:
-            self.refresh_token("/tasks")
+            self.refresh_token(response.headers["Location"])
         return response
 
     def get(self, url: str, **kwargs: Any) -> Any:

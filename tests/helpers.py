@@ -119,3 +119,32 @@ def appeal_adjustment(liaison: Any, district_id: int, reason: str) -> Any:
     revision_id = int(page.split('name="appeal_')[1].split('"')[0])
     data = {"decision": "appeal", f"appeal_{revision_id}": "1", f"appeal_reason_{revision_id}": reason}
     return liaison.post(f"/tasks/{record.id}", data=data)
+
+
+TOKEN_VALUE = re.compile(r"szcg_[A-Za-z0-9_-]+")
+
+
+def integration_token(admin: Any, username: str = "zhkh") -> str:
+    """The administrator creates an 接口账号 (once) and issues it an export token; its value."""
+    from app.accounts.models import User
+
+    if db.session.scalar(select(User.id).where(User.username == username)) is None:
+        admin.post(
+            "/admin/users",
+            data={
+                "username": username,
+                "display_name": "综合考核系统",
+                "role": "integration",
+                "district_id": "0",
+            },
+        )
+    user_id = db.session.scalar(select(User.id).where(User.username == username))
+    assert user_id is not None, "the integration account was not created"
+    page = admin.post(
+        "/admin/tokens",
+        data={"user_id": str(user_id), "name": "综合考核系统", "days": "30", "scopes": ["export"]},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    match = TOKEN_VALUE.search(page)
+    assert match, page[:2000]
+    return match.group(0)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from app.migrations import upgrade
@@ -119,3 +119,69 @@ def test_upgrade_from_0001_keeps_data_and_locks_used_schemes(empty_database: str
     assert appeal_revision == revisions["verify"]
     assert indicator[0] == "扣完为止" and bool(indicator[1]) and indicator[2] is None  # method → criteria
     assert version is not None and version != "0001"
+
+
+def test_export_tokens_on_personal_accounts_move_to_an_integration_account(empty_database: str) -> None:
+    upgrade(empty_database, "0010")
+    engine = create_engine(empty_database)
+    with engine.begin() as conn:
+        ids = {}
+        for username, role in (("admin", "admin"), ("leader", "leader")):
+            conn.execute(
+                text(
+                    "INSERT INTO users (username, display_name, role, email, mobile, password_hash,"
+                    " active, failed_logins, must_change_password, created_at, session_generation)"
+                    " VALUES (:name, :name, :role, '', '', 'x', true, 3, false, CURRENT_TIMESTAMP, 4)"
+                ),
+                {"name": username, "role": role},
+            )
+            ids[username] = conn.execute(
+                text("SELECT id FROM users WHERE username = :name"), {"name": username}
+            ).scalar()
+        for token_id, owner, scopes in (
+            (1, "admin", "export"),
+            (2, "leader", "tasks rounds"),
+            (3, "leader", "export rounds"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, scopes, created_at)"
+                    " VALUES (:id, :user, '综合考核', 'szcg_x', :hash, :scopes, CURRENT_TIMESTAMP)"
+                ),
+                {"id": token_id, "user": ids[owner], "hash": f"{token_id:064d}", "scopes": scopes},
+            )
+    upgrade(empty_database)
+    with engine.connect() as conn:
+        tokens = conn.execute(
+            text(
+                "SELECT t.id, u.username, u.role, u.password_hash, t.scopes"
+                " FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id"
+            )
+        ).all()
+        columns = {c["name"] for c in inspect(conn).get_columns("users")}
+    engine.dispose()
+    # The token values stay (the 综合考核 system keeps working), now held by an 接口账号 that no
+    # person's password change touches; the personal token stays where it was.
+    assert [tuple(t) for t in tokens] == [
+        (1, "zhkh_export", "integration", "!", "export"),
+        (2, "leader", "leader", "x", "tasks rounds"),
+        (3, "zhkh_export", "integration", "!", "export"),
+    ]
+    assert not {"failed_logins", "locked_until", "session_generation"} & columns
+
+
+def test_the_migrations_build_exactly_the_models_tables(empty_database: str) -> None:
+    """A hand-written migration that drifts from the models would only show on a fresh install."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.models import Base
+
+    upgrade(empty_database)
+    engine = create_engine(empty_database)
+    with engine.connect() as conn:
+        differences = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
+    engine.dispose()
+    assert differences == []

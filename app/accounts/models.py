@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
@@ -16,8 +16,16 @@ ROLE_LABELS = {
     "admin": "考核管理员",
     "leader": "领导",
     "ops": "运维",
+    "integration": "接口账号",
 }
 CITY_ROLES = frozenset({"inspector", "admin", "leader", "ops"})
+# City staff who work on the districts' case files (facts, evidence, letters). 运维 runs the system
+# (jobs, health, backups) and sees none of them.
+CASE_ROLES = frozenset({"inspector", "admin", "leader"})
+# An 接口账号 belongs to a system (the 综合考核 platform), not a person: no password, no page
+# sign-in, only the scoped tokens an administrator issues to it.
+INTEGRATION_ROLE = "integration"
+NO_PASSWORD = "!"  # noqa: S105 - stored in place of a hash: no password ever verifies against it
 
 
 class User(UserMixin, Base):
@@ -35,13 +43,9 @@ class User(UserMixin, Base):
     mobile: Mapped[str] = mapped_column(String(20), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    # Bumped on password change or disable: old sessions carry the old value and are refused.
-    session_generation: Mapped[int] = mapped_column(Integer, default=0)
 
     district: Mapped[District | None] = relationship(lazy="joined")
 
@@ -50,7 +54,7 @@ class User(UserMixin, Base):
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_generation}"
+        return str(self.id)
 
     @property
     def role_label(self) -> str:
@@ -60,6 +64,64 @@ class User(UserMixin, Base):
     def is_city_staff(self) -> bool:
         return self.role in CITY_ROLES
 
+    @property
+    def is_case_staff(self) -> bool:
+        return self.role in CASE_ROLES
+
+    @property
+    def is_integration(self) -> bool:
+        return self.role == INTEGRATION_ROLE
+
+
+class SignIn(Base):
+    """登录会话 — one browser sign-in. The session cookie names it by a random key (only the key's
+    SHA-256 is stored); signing out ends this one, a password change or reset ends them all."""
+
+    __tablename__ = "sign_ins"
+    __table_args__ = (Index("ix_sign_ins_user", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    address: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # Written at most once a minute, not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(default=clock.now)
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    end_reason: Mapped[str] = mapped_column(String(20), default="")
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+FAILURE_REASONS = {
+    "unknown_user": "用户名不存在",
+    "wrong_password": "密码错误",
+    "disabled": "账号已停用",
+    "no_password": "接口账号不能登录",
+    "throttled": "尝试过多，已限制",
+}
+
+
+class SignInFailure(Base):
+    """登录失败记录 — every failed attempt, unknown usernames included, with time and address
+    (the monthly operations inspection counts them)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=clock.now)
+    username: Mapped[str] = mapped_column(String(50))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    address: Mapped[str] = mapped_column(String(45), default="")
+    reason: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(10), default="page")  # page | api
+
+    @property
+    def reason_label(self) -> str:
+        return FAILURE_REASONS.get(self.reason, self.reason)
+
 
 # What a bearer token may call (one token model for the whole API); session logins are not scoped.
 TOKEN_SCOPES = {
@@ -68,6 +130,9 @@ TOKEN_SCOPES = {
     "export": "综合考核数据导出（已发布轮次）",
 }
 DEFAULT_SCOPES = "tasks rounds"
+# A person's tokens act as that person; an 接口账号's tokens only export published results.
+PERSONAL_SCOPES = frozenset({"tasks", "rounds"})
+INTEGRATION_SCOPES = frozenset({"export"})
 
 
 class ApiToken(Base):
@@ -85,6 +150,7 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoke_reason: Mapped[str] = mapped_column(String(40), default="")
 
     user: Mapped[User] = relationship(lazy="joined")
 

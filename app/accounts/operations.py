@@ -8,51 +8,26 @@ import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.accounts.models import DEFAULT_SCOPES, ROLE_LABELS, TOKEN_SCOPES, ApiToken, User
+from app.accounts.models import (
+    INTEGRATION_ROLE,
+    INTEGRATION_SCOPES,
+    NO_PASSWORD,
+    PERSONAL_SCOPES,
+    ROLE_LABELS,
+    TOKEN_SCOPES,
+    ApiToken,
+    User,
+)
 from app.accounts.passwords import hash_password, password_problems, verify_password
+from app.accounts.signing_in import end_all_sign_ins, unlock
 from app.audit.operations import record
 from app.districts.models import District
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.tasks.operations import release_all_claims
 from workflows import clock
-
-# A hash to compare against when the username does not exist, so timing does not tell.
-_DUMMY_HASH = hash_password("not-a-real-password-Xy1!")
-
-
-def authenticate(session: Session, username: str, password: str) -> User:
-    """The user, if the password is right and the account usable; counts failures and locks."""
-    user = session.scalar(select(User).where(User.username == username.strip()))
-    now = clock.now()
-    if user is None:
-        verify_password(_DUMMY_HASH, password)
-        raise ValidationFailed("用户名或密码错误")
-    if user.locked_until and user.locked_until > now:
-        minutes = int((user.locked_until - now).total_seconds() // 60) + 1
-        raise ValidationFailed(f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试")
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        limit = current_app.config["LOGIN_MAX_FAILURES"]
-        if user.failed_logins >= limit:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-            user.failed_logins = 0
-            record(
-                session, user.id, "account.locked", ("user", user.id), f"连续 {limit} 次密码错误，锁定账号"
-            )
-        session.commit()
-        raise ValidationFailed("用户名或密码错误")
-    if not user.active:
-        raise ValidationFailed("账号已停用，请联系考核管理员")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    record(session, user.id, "account.login", ("user", user.id), "登录")
-    session.commit()
-    return user
 
 
 def _check_password(password: str, username: str) -> None:
@@ -85,14 +60,18 @@ def create_user(
         raise ValidationFailed("用户名不能为空且不超过 50 个字符", {"username": "用户名无效"})
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict("用户名已存在", {"username": "用户名已存在"})
-    _check_password(password, username)
     district_id = _district_for_role(session, role, district_id)
+    if role == INTEGRATION_ROLE:
+        password_hash = NO_PASSWORD  # a system's account: it holds issued tokens, never a password
+    else:
+        _check_password(password, username)
+        password_hash = hash_password(password)
     user = User(
         username=username,
         display_name=display_name.strip() or username,
         role=role,
         district_id=district_id,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
     )
     session.add(user)
     session.flush()
@@ -121,7 +100,8 @@ def set_active(session: Session, actor: User, user_id: int, active: bool) -> Use
     before = user.active
     user.active = active
     if not active:
-        user.session_generation += 1
+        # Re-enabling later revives neither: the person signs in again, tokens are issued anew.
+        _cut_off(session, user, "disabled")
     record(
         session,
         actor.id,
@@ -136,12 +116,13 @@ def set_active(session: Session, actor: User, user_id: int, active: bool) -> Use
 
 def reset_password(session: Session, actor: User, user_id: int, new_password: str) -> User:
     user = _get_user(session, user_id)
+    if user.is_integration:
+        raise ValidationFailed("接口账号没有密码，请为其签发或吊销令牌", {"password": "接口账号没有密码"})
     _check_password(new_password, user.username)
     user.password_hash = hash_password(new_password)
     user.must_change_password = actor.id != user.id
-    user.session_generation += 1
-    user.failed_logins = 0
-    user.locked_until = None
+    _cut_off(session, user, "password_reset")
+    unlock(session, user.username)
     record(session, actor.id, "account.password_reset", ("user", user.id), f"重置用户 {user.username} 的密码")
     return user
 
@@ -150,11 +131,20 @@ def change_own_password(session: Session, user: User, current: str, new_password
     if not verify_password(user.password_hash, current):
         raise ValidationFailed("当前密码不正确", {"current": "当前密码不正确"})
     _check_password(new_password, user.username)
+    if verify_password(user.password_hash, new_password):
+        raise ValidationFailed("新密码不能与当前密码相同", {"password": "新密码不能与当前密码相同"})
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
-    user.session_generation += 1
+    # Every sign-in ends, this one too: the caller starts a fresh one for the person at hand.
+    _cut_off(session, user, "password_change")
     record(session, user.id, "account.password_change", ("user", user.id), "修改密码")
     return user
+
+
+def _cut_off(session: Session, user: User, reason: str) -> None:
+    """End the user's sign-ins and revoke their tokens (a credential or a scope changed)."""
+    end_all_sign_ins(session, user.id, reason)
+    revoke_tokens_of(session, user.id, reason)
 
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -195,7 +185,7 @@ def move_to_district(session: Session, actor: User, user_id: int, district_id: i
     user.district_id = district_id
     # Their claimed tasks of the old district are released so the new liaison there can take them.
     release_all_claims(session, actor, user.id, district_id=before)
-    user.session_generation += 1
+    _cut_off(session, user, "moved")
     record(
         session,
         actor.id,
@@ -220,11 +210,21 @@ def create_api_token(
     days: int = 90,
     scopes: Iterable[str] | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new token; the plain value is returned once and never stored."""
-    chosen = DEFAULT_SCOPES.split() if scopes is None else sorted(set(scopes))
+    """A new token; the plain value is returned once and never stored.
+
+    A person's tokens carry the person's scopes (tasks, rounds); the 综合考核 export belongs to
+    an 接口账号, so a person's password change never breaks the integration."""
+    allowed = INTEGRATION_SCOPES if user.is_integration else PERSONAL_SCOPES
+    chosen = sorted(allowed) if scopes is None else sorted(set(scopes))
     errors = {}
     if not chosen or any(s not in TOKEN_SCOPES for s in chosen):
         errors["scopes"] = "请选择令牌的权限范围"
+    elif any(s not in allowed for s in chosen):
+        errors["scopes"] = (
+            "接口账号的令牌只能用于综合考核数据导出"
+            if user.is_integration
+            else "综合考核数据导出须签发给接口账号，个人账号的令牌只能用于待办任务和轮次查询"
+        )
     if not 1 <= days <= 366:
         errors["days"] = "有效期须在 1 到 366 天之间"
     if not user.active:
@@ -270,7 +270,18 @@ def valid_token(session: Session, plain: str) -> ApiToken | None:
 
 def revoke_api_token(session: Session, actor: User, token_id: int) -> None:
     token = session.get(ApiToken, token_id)
-    if token is None or (actor.role != "admin" and token.user_id != actor.id):
+    if token is None or token.revoked_at is not None or (actor.role != "admin" and token.user_id != actor.id):
         raise NotFound("令牌不存在")
     token.revoked_at = clock.now()
+    token.revoke_reason = "revoked"
     record(session, actor.id, "api_token.revoke", ("api_token", token.id), f"吊销 API 令牌 {token.name}")
+
+
+def revoke_tokens_of(session: Session, user_id: int, reason: str) -> int:
+    """Revoke every live token of a user; audited by the operation that calls this."""
+    return session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now(), revoke_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount

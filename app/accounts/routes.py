@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,13 +17,15 @@ from app.accounts.forms import (
     PasswordResetForm,
     UserForm,
 )
-from app.accounts.models import TOKEN_SCOPES, ApiToken, User
+from app.accounts.models import TOKEN_SCOPES, ApiToken, SignInFailure, User
+from app.accounts.signing_in import authenticate
 from app.actions import perform
-from app.auth import roles_required
+from app.auth import client_address, roles_required, sign_in, sign_out
 from app.db import db
 from app.districts.models import District
 from app.errors import OperationError
 from app.forms import choice_list
+from app.inputs import parse_count, parse_id
 
 bp = Blueprint("accounts", __name__)
 
@@ -46,20 +48,22 @@ def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = operations.authenticate(db.session, form.username.data or "", form.password.data or "")
+            user = authenticate(
+                db.session, form.username.data or "", form.password.data or "", client_address()
+            )
         except OperationError as exc:
             flash(exc.message, "danger")
         else:
-            session.clear()
-            login_user(user)
+            sign_in(user)
+            if user.must_change_password:
+                return redirect(url_for("accounts.change_password"))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    logout_user()
-    session.clear()
+    sign_out()
     flash("已退出登录", "info")
     return redirect(url_for("accounts.login"))
 
@@ -75,8 +79,8 @@ def change_password() -> Any:
         except OperationError as exc:
             flash(exc.message, "danger")
         else:
-            login_user(user)
-            flash("密码已修改", "success")
+            sign_in(user)  # every earlier sign-in ended with the change; this person carries on
+            flash("密码已修改，其他设备上的登录和 API 令牌已失效", "success")
             return redirect(url_for("tasks.inbox"))
     return _account_page(form, ContactForm(obj=current_user))
 
@@ -130,6 +134,7 @@ def users() -> Any:
             return redirect(url_for("accounts.users"))
     all_users = db.session.scalars(select(User).order_by(User.role, User.username)).all()
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))).all()
+    failures = db.session.scalars(select(SignInFailure).order_by(SignInFailure.id.desc()).limit(20)).all()
     return render_template(
         "accounts/users.html",
         users=all_users,
@@ -139,6 +144,7 @@ def users() -> Any:
         districts=_district_choices(blank=False),
         tokens=tokens,
         scopes=TOKEN_SCOPES,
+        failures=failures,
     )
 
 
@@ -152,16 +158,15 @@ def _admin_action(action: Any, success: str) -> Any:
 def create_token() -> Any:
     """An administrator issues a scoped token for an account (a 综合考核 system, say)."""
     raw_user, raw_days = request.form.get("user_id", ""), request.form.get("days", "90")
-    user = db.session.get(User, int(raw_user)) if raw_user.isdigit() else None
-    if user is None or not raw_days.isdigit():
+    user_id, days = parse_id(raw_user), parse_count(raw_days, 366)
+    user = db.session.get(User, user_id) if user_id else None
+    if user is None or days is None:
         flash("请选择账号并填写有效天数", "danger")
         return redirect(url_for("accounts.users"))
     scopes, name = request.form.getlist("scopes"), request.form.get("name", "")
     try:
         with db.transaction() as s:
-            token, plain = operations.create_api_token(
-                s, current_user, s.merge(user), name, int(raw_days), scopes
-            )
+            token, plain = operations.create_api_token(s, current_user, s.merge(user), name, days, scopes)
     except OperationError as exc:
         flash(exc.message + "：" + "；".join(exc.fields.values()), "danger")
         return redirect(url_for("accounts.users"))

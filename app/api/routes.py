@@ -10,7 +10,8 @@ from sqlalchemy import select
 from wtforms import ValidationError
 
 from app.accounts.models import TOKEN_SCOPES
-from app.accounts.operations import authenticate, create_api_token
+from app.accounts.operations import create_api_token
+from app.accounts.signing_in import authenticate
 from app.actions import run_in_transaction
 from app.api.schemas import (
     ApiErrorSchema,
@@ -25,8 +26,10 @@ from app.api.schemas import (
     TokenRequest,
     TokenResponse,
 )
+from app.auth import client_address
 from app.db import db
-from app.errors import OperationError
+from app.errors import Forbidden, OperationError
+from app.inputs import parse_id
 from app.rounds.export import as_json, export_of
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import assessments_of, results_of, scores_of
@@ -83,9 +86,11 @@ def _authenticate() -> Any:
 @blp.response(201, TokenResponse)
 @blp.alt_response(422, schema=ApiErrorSchema)
 def token(body: dict[str, Any]) -> Any:
-    """Sign in with username and password; returns a bearer token."""
+    """Sign in with username and password; returns a bearer token (scopes ``tasks rounds``)."""
     try:
-        user = authenticate(db.session, body["username"], body["password"])
+        user = authenticate(db.session, body["username"], body["password"], client_address(), "api")
+        if user.must_change_password:
+            raise Forbidden("管理员已重置您的密码，请先登录网页设置新密码，再申请令牌")
         with db.transaction() as s:
             record, plain = create_api_token(s, user, user, body.get("name", "API"))
     except OperationError as exc:
@@ -236,7 +241,7 @@ def get_scores(round_id: int) -> Any:
             for r in results_of(db.session, round_id)
         ]
     detail = []
-    district_id = request.args.get("district_id", type=int) or current_user.district_id
+    district_id = parse_id(request.args.get("district_id")) or current_user.district_id
     assessment = None
     if district_id:
         assessment = db.session.scalar(

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+from app.inputs import MAX_ID
 
 
 class TokenRequest(Schema):
-    username = fields.String(required=True)
-    password = fields.String(required=True, load_only=True)
-    name = fields.String(load_default="API")
+    username = fields.String(required=True, validate=validate.Length(max=50))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+    name = fields.String(load_default="API", validate=validate.Length(max=100))
 
 
 class TokenResponse(Schema):
@@ -30,7 +32,7 @@ class TaskSchema(Schema):
 
 
 class InboxQuery(Schema):
-    after = fields.Integer(load_default=None)
+    after = fields.Integer(load_default=None, validate=validate.Range(min=0, max=MAX_ID))
 
 
 class InboxSchema(Schema):

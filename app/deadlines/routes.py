@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -17,6 +16,8 @@ from app.db import db
 from app.deadlines import jobs
 from app.deadlines.operations import REASON_MAX, extend_deadline
 from app.errors import OperationError
+from app.forms import Form
+from app.inputs import parse_id
 from app.notifications.outbox import retry
 from app.tasks.models import TaskRecord
 from workflows import clock
@@ -24,7 +25,7 @@ from workflows import clock
 bp = Blueprint("deadlines", __name__)
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(Form):
     new_due = DateTimeLocalField(
         "新的截止时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写新的截止时间")]
     )
@@ -41,7 +42,7 @@ def index() -> Any:
 @roles_required("admin", "ops")
 def retry_outbox() -> Any:
     raw = request.form.get("message_id", "")
-    message_id = int(raw) if raw.isdigit() else None
+    message_id = parse_id(raw)
     perform(lambda s: retry(s, message_id), "已重新排队，稍后发送")
     return redirect(url_for("deadlines.index"))
 

@@ -36,13 +36,19 @@ def store_uploads(
                 continue
             data = upload.read(uploads.max_bytes + 1)
             stored = store_evidence(
-                data, upload.filename, uploads.directory, uploads.max_bytes, uploads.display_max_px
+                data,
+                upload.filename,
+                uploads.directory,
+                uploads.max_bytes,
+                uploads.display_max_px,
+                uploads.pixels,  # shared by every field of the form post
             )
             pending.append(PendingEvidence(field, stored, indicator_id))
     except EvidenceRejected as exc:
         discard(uploads, pending)
-        name = getattr(upload, "filename", "")
-        raise ValidationFailed(f"{name}：{exc}", {field: str(exc)}) from exc
+        # The field may hold several files: both messages say which one was refused.
+        message = f"{getattr(upload, 'filename', '')}：{exc}"
+        raise ValidationFailed(message, {field: message}) from exc
     return pending
 
 

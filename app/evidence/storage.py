@@ -23,40 +23,31 @@ from pathlib import Path
 import filetype
 import piexif
 import pillow_heif
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+
+from app.evidence.inspection import check_pdf, office_type
+from app.evidence.pixels import MULTI_SCAN_JPEG, PixelBudget, check_pixels, webp_size
+from app.evidence.refusal import MSG_MACRO, MSG_UNSUPPORTED, EvidenceRejected
 
 pillow_heif.register_heif_opener()
 
-# Our own limit, checked before decoding: PIL's global MAX_IMAGE_PIXELS may be changed
-# elsewhere in the process, and 80 MP is well above any phone camera.
-MAX_IMAGE_PIXELS = 80_000_000
-
-MSG_UNSUPPORTED = "文件类型不支持：只接受照片（JPG/PNG/HEIC）、PDF 和 Office 文档"
-MSG_MACRO = "文件类型不支持：不接受含宏的 Office 文档"
 MSG_EMPTY = "文件为空"
 MSG_CORRUPT_IMAGE = "图片文件已损坏，无法读取"
-MSG_TOO_MANY_PIXELS = f"图片尺寸过大：单张照片不能超过 {MAX_IMAGE_PIXELS // 10_000} 万像素"
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# Stream names live in the compound-file directory as UTF-16LE; their presence tells a
-# Word/Excel/PowerPoint file apart from other OLE2 containers (MSI installers, Outlook .msg).
-_OLE2_STREAMS = (
-    ("WordDocument", "application/msword", "doc"),
-    ("Workbook", "application/vnd.ms-excel", "xls"),
-    ("Book", "application/vnd.ms-excel", "xls"),
-    ("PowerPoint Document", "application/vnd.ms-powerpoint", "ppt"),
-)
 _OOXML = {
     "word/": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
     "xl/": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
     "ppt/": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"),
 }
-# content type -> (extension, PIL format); PIL is restricted to that one decoder.
-_IMAGES = {
-    "image/jpeg": ("jpg", "JPEG"),
-    "image/png": ("png", "PNG"),
-    "image/webp": ("webp", "WEBP"),
-    "image/heic": ("heic", "HEIF"),
+# content type -> (extension, the one PIL decoder allowed for it). The plugin classes are
+# opened directly rather than through Image.open, whose decompression-bomb check follows PIL's
+# process-wide MAX_IMAGE_PIXELS (and would refuse a JPEG our own limit allows); ours is in pixels.py.
+_IMAGES: dict[str, tuple[str, type[ImageFile.ImageFile]]] = {
+    "image/jpeg": ("jpg", JpegImagePlugin.JpegImageFile),
+    "image/png": ("png", PngImagePlugin.PngImageFile),
+    "image/webp": ("webp", WebPImagePlugin.WebPImageFile),
+    "image/heic": ("heic", pillow_heif.HeifImageFile),
 }
 # HEVC-coded HEIF brands; AVIF and other mif1 payloads are refused (no decoder here).
 _HEVC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
@@ -84,13 +75,15 @@ class StoredEvidence:
     original_name: str  # sanitised, for display only — never used as a path
 
 
-class EvidenceRejected(ValueError):
-    """The upload is refused; ``str(exc)`` is a Chinese sentence to show the user."""
-
-
 def store_evidence(
-    data: bytes, client_name: str, upload_dir: Path, max_bytes: int, display_max_px: int = 1600
+    data: bytes,
+    client_name: str,
+    upload_dir: Path,
+    max_bytes: int,
+    display_max_px: int = 1600,
+    budget: PixelBudget | None = None,
 ) -> StoredEvidence:
+    """Check and store one file; *budget* is the form post's shared pixel allowance."""
     # Size first: nothing below should ever parse an empty or oversized payload.
     if not data:
         raise EvidenceRejected(MSG_EMPTY)
@@ -99,7 +92,9 @@ def store_evidence(
     kind, content_type, ext = _sniff(data)
     stored, display = data, None
     if kind == "image":
-        stored, content_type, ext, display = _process_image(data, content_type, display_max_px)
+        stored, content_type, ext, display = _process_image(
+            data, content_type, display_max_px, budget if budget is not None else PixelBudget()
+        )
 
     upload_dir.mkdir(parents=True, exist_ok=True)
     stem = _fresh_stem(upload_dir, ext)
@@ -123,10 +118,15 @@ def store_evidence(
     )
 
 
+def is_stored_name(name: object) -> bool:
+    """Whether *name* is one this module generates (an original or a display copy)."""
+    return isinstance(name, str) and _STORED_NAME.fullmatch(name) is not None
+
+
 def evidence_path(upload_dir: Path, stored_name: str) -> Path:
     # Only names this module generates can resolve, so a tampered DB row or request
     # parameter cannot reach outside upload_dir.
-    if not isinstance(stored_name, str) or not _STORED_NAME.fullmatch(stored_name):
+    if not is_stored_name(stored_name):
         raise ValueError(f"not a stored evidence name: {stored_name!r}")
     return upload_dir / stored_name
 
@@ -134,14 +134,13 @@ def evidence_path(upload_dir: Path, stored_name: str) -> Path:
 def _sniff(data: bytes) -> tuple[str, str, str]:
     """Return (kind, content_type, extension) decided from content only."""
     if data.startswith(_OLE2_MAGIC):
-        for stream, content_type, ext in _OLE2_STREAMS:
-            if stream.encode("utf-16-le") + b"\x00\x00" in data:
-                return "office", content_type, ext
-        raise EvidenceRejected(MSG_UNSUPPORTED)
+        content_type, ext = office_type(data)
+        return "office", content_type, ext
     if data.startswith(b"PK\x03\x04"):
         content_type, ext = _ooxml_type(data)
         return "office", content_type, ext
     if data.startswith(b"%PDF-"):
+        check_pdf(data)
         return "pdf", "application/pdf", "pdf"
     if _is_hevc_heif(data):
         return "image", "image/heic", "heic"
@@ -177,27 +176,49 @@ def _is_hevc_heif(data: bytes) -> bool:
     return any(brand in _HEVC_BRANDS for brand in brands)
 
 
-def _process_image(data: bytes, content_type: str, display_max_px: int) -> tuple[bytes, str, str, bytes]:
+def _process_image(
+    data: bytes, content_type: str, display_max_px: int, budget: PixelBudget
+) -> tuple[bytes, str, str, bytes]:
     """Return (stored original, content type, extension, display JPEG)."""
-    ext, pil_format = _IMAGES[content_type]
+    ext, plugin = _IMAGES[content_type]
     try:
-        with Image.open(io.BytesIO(data), formats=[pil_format]) as im:
-            # Header dimensions are known before load(); refuse bombs before allocating.
-            if im.width * im.height > MAX_IMAGE_PIXELS:
-                raise EvidenceRejected(MSG_TOO_MANY_PIXELS)
-            im.load()
+        if content_type == "image/webp":
+            size = webp_size(data)
+            if size is None:
+                raise EvidenceRejected(MSG_CORRUPT_IMAGE)
+            check_pixels(content_type, *size)
+        # The plugin reads the header only; dimensions are checked before any pixel is decoded.
+        with plugin(io.BytesIO(data)) as im:
             if content_type == "image/jpeg":
-                orientation = im.getexif().get(0x0112, 1)
-                stored = _clean_jpeg(data, orientation if isinstance(orientation, int) else 1)
-            else:
-                stored, content_type, ext = _reencode(im, data, content_type, ext)
+                headers, scans, scan_count = _split_jpeg(data)
+                kind = MULTI_SCAN_JPEG if scan_count > 1 else content_type
+                budget.charge(check_pixels(kind, im.width, im.height))
+                return _process_jpeg(headers, scans, im, display_max_px)
+            budget.charge(check_pixels(content_type, im.width, im.height))
+            im.load()
+            # Orientation lives in the EXIF we are dropping, so bake it into the pixels.
+            # (pillow_heif already applies HEIF irot/imir on decode and resets the tag to 1.)
+            ImageOps.exif_transpose(im, in_place=True)
+            stored, content_type, ext = _reencode(im, data, content_type, ext)
             return stored, content_type, ext, _display_copy(im, display_max_px)
     except EvidenceRejected:
         raise
-    except Image.DecompressionBombError as exc:
-        raise EvidenceRejected(MSG_TOO_MANY_PIXELS) from exc
     except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, TypeError) as exc:
         raise EvidenceRejected(MSG_CORRUPT_IMAGE) from exc
+
+
+def _process_jpeg(
+    headers: list[bytes], scans: bytes, im: Image.Image, display_max_px: int
+) -> tuple[bytes, str, str, bytes]:
+    # The stored original is the untouched scan data (no decode); orientation comes from EXIF.
+    orientation = im.getexif().get(0x0112, 1)
+    stored = _clean_jpeg(headers, scans, orientation if isinstance(orientation, int) else 1)
+    # Draft mode makes libjpeg decode at 1/2, 1/4 or 1/8 scale, the smallest still at least
+    # the display size: a 200 MP photo becomes ~3 MP in memory, never the full-size bitmap.
+    im.draft(im.mode, _fit(im.size, display_max_px))
+    im.load()
+    ImageOps.exif_transpose(im, in_place=True)
+    return stored, "image/jpeg", "jpg", _display_copy(im, display_max_px)
 
 
 def _bare(im: Image.Image, keep: tuple[str, ...] = ()) -> Image.Image:
@@ -207,9 +228,7 @@ def _bare(im: Image.Image, keep: tuple[str, ...] = ()) -> Image.Image:
 
 
 def _reencode(im: Image.Image, data: bytes, content_type: str, ext: str) -> tuple[bytes, str, str]:
-    # Orientation lives in the EXIF we are dropping, so bake it into the pixels instead.
-    # (pillow_heif already applies HEIF irot/imir on decode and resets the tag to 1.)
-    full = _bare(ImageOps.exif_transpose(im), keep=("icc_profile", "transparency"))
+    full = _bare(im, keep=("icc_profile", "transparency"))
     icc = full.info.get("icc_profile")
     buf = io.BytesIO()
     if content_type == "image/png":
@@ -222,7 +241,7 @@ def _reencode(im: Image.Image, data: bytes, content_type: str, ext: str) -> tupl
         # HEIC has no lossless way to drop its location metadata, so the stored original is a
         # full-resolution quality-95 JPEG: re-encoding to HEIC with x265 took 14 s for a 12 MP
         # photo on this machine (inside the upload request), JPEG 0.4 s.
-        rgb = _bare(full.convert("RGB"), keep=("icc_profile",))
+        rgb = full if full.mode == "RGB" else _bare(full.convert("RGB"), keep=("icc_profile",))
         rgb.save(buf, "JPEG", quality=95, exif=b"", icc_profile=icc)
         return buf.getvalue(), "image/jpeg", "jpg"
     return buf.getvalue(), content_type, ext
@@ -238,26 +257,40 @@ def _webp_is_lossless(data: bytes) -> bool:
     return False
 
 
+def _fit(size: tuple[int, int], max_px: int) -> tuple[int, int]:
+    """*size* scaled down (never up) to fit a max_px square, keeping the aspect ratio."""
+    width, height = size
+    if width <= max_px and height <= max_px:
+        return size
+    if width >= height:
+        return max_px, max(1, round(height * max_px / width))
+    return max(1, round(width * max_px / height)), max_px
+
+
 def _display_copy(im: Image.Image, max_px: int) -> bytes:
-    shown = ImageOps.exif_transpose(im)
-    if shown.mode in ("RGBA", "LA", "PA") or (shown.mode == "P" and "transparency" in shown.info):
+    """A small JPEG of an upright image; resized before any colour conversion, so no second
+    full-size bitmap is made for ordinary RGB/RGBA/grey photos."""
+    # A CMYK or grey ICC profile would be wrong on RGB output, so only RGB profiles travel.
+    icc = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA") else None
+    transparent = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    if im.mode not in ("RGB", "RGBA", "L", "LA"):
+        # Palette and 1-bit images would be resized nearest-neighbour; odd modes cannot be.
+        im = im.convert("RGBA" if transparent else "RGB")
+    shown = im.resize(_fit(im.size, max_px), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if transparent:
         # JPEG has no alpha; plain convert("RGB") turns transparent areas black.
         rgba = shown.convert("RGBA")
         shown = Image.new("RGB", rgba.size, "white")
         shown.paste(rgba, mask=rgba.getchannel("A"))
     else:
         shown = shown.convert("RGB")
-    shown.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
-    # A CMYK or grey ICC profile would be wrong on RGB output, so only RGB profiles travel.
-    icc = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA") else None
     buf = io.BytesIO()
     _bare(shown).save(buf, "JPEG", quality=85, optimize=True, exif=b"", icc_profile=icc)
     return buf.getvalue()
 
 
-def _clean_jpeg(data: bytes, orientation: int) -> bytes:
+def _clean_jpeg(headers: list[bytes], scans: bytes, orientation: int) -> bytes:
     """Rebuild the JPEG around its untouched scan data with location metadata removed."""
-    headers, scans = _split_jpeg(data)
     exif_payload = next((seg[4:] for seg in headers if seg[1] == 0xE1 and seg[4:10] == b"Exif\x00\x00"), None)
     kept = [seg for seg in headers if _keep_segment(seg)]
     exif = _exif_without_gps(exif_payload, orientation)
@@ -274,13 +307,14 @@ def _keep_segment(seg: bytes) -> bool:
     return marker != 0xFE  # COM
 
 
-def _split_jpeg(data: bytes) -> tuple[list[bytes], bytes]:
-    """Split into (segments before the first scan, scans through EOI). Bytes after the
-    primary image's EOI (MPF secondary images with their own EXIF, appended payloads) go."""
+def _split_jpeg(data: bytes) -> tuple[list[bytes], bytes, int]:
+    """Split into (segments before the first scan, scans through EOI, number of scans). Bytes
+    after the primary image's EOI (MPF secondary images with their own EXIF, appended
+    payloads) go."""
     if not data.startswith(b"\xff\xd8"):
         raise ValueError("not a JPEG")
     headers: list[bytes] = []
-    pos, scan_start = 2, None
+    pos, scan_start, scan_count = 2, None, 0
     while True:
         if pos + 2 > len(data) or data[pos] != 0xFF:
             raise ValueError("malformed JPEG marker")
@@ -289,12 +323,13 @@ def _split_jpeg(data: bytes) -> tuple[list[bytes], bytes]:
             pos += 1
             continue
         if marker == 0xD9 and scan_start is not None:
-            return headers, data[scan_start : pos + 2]
+            return headers, data[scan_start : pos + 2], scan_count
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         if length < 2 or pos + 2 + length > len(data):
             raise ValueError("malformed JPEG segment")
         if marker == 0xDA:
             scan_start = pos if scan_start is None else scan_start
+            scan_count += 1
             found = _JPEG_MARKER.search(data, pos + 2 + length)
             if found is None:
                 raise ValueError("JPEG has no end marker")

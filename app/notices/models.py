@@ -14,6 +14,7 @@ KIND_LABELS = {
     "letter": "考核结果告知书",
     "decision": "申诉复核决定书",
     "correction": "更正通知",
+    "corrected_letter": "考核结果更正告知书",
 }
 
 

@@ -25,6 +25,7 @@ TEMPLATES = {
     "letter": "letter.html",
     "decision": "decision.html",
     "correction": "correction.html",
+    "corrected_letter": "corrected_letter.html",
 }
 
 
@@ -62,7 +63,11 @@ def issue_notice(
 ) -> Notice:
     """Render and record one notice in the caller's transaction (a failure leaves no number used)."""
     district = assessment.district if assessment is not None else None
-    if kind in ("decision", "correction"):
+    if kind in ("decision", "correction", "corrected_letter"):
+        # A document issued on its own takes the next number of the year. (The letters of a
+        # publication are one act with its circular and carry its number ·区; a corrected letter
+        # is a separate act, after the public correction, so it gets a number of its own, from
+        # the same sequence: unique, and never confused with the superseded letter's 号·区.)
         year = clock.local(clock.now()).year  # type: ignore[union-attr]
         serial = take_serial(session, year)
         number = doc_number(year, serial)
@@ -82,6 +87,14 @@ def issue_notice(
         assert correction is not None and supersedes is not None
         body = correction
         title, recipient = f"关于更正{supersedes.doc_number}的通知", "各区城管执法部门"
+    elif kind == "corrected_letter":
+        # The district's own account of a correction: its final letter restated, plus the
+        # corrected indicator, before/after and the reason (``correction``: a CorrectedItem).
+        assert assessment is not None and district is not None and correction is not None
+        stage = "final"  # it takes the final letter's place
+        body = content.letter_content(session, round_, assessment, stage)
+        body.correction = correction
+        title, recipient = f"{round_.title}结果更正告知书", f"{district.name}城管执法部门"
     else:
         assert assessment is not None and district is not None
         body = content.decision_content(session, round_, assessment)
@@ -100,7 +113,8 @@ def issue_notice(
     notice = Notice(
         kind=kind,
         round_id=round_.id,
-        # A correction restates the whole round's results: every district may read it.
+        # A correction restates the whole round's results: every district may read it. (Its
+        # details go to the district alone, in the corrected letter, which keeps district_id.)
         district_id=district.id if district and kind != "correction" else None,
         assessment_id=assessment.id if assessment else None,
         stage=stage,

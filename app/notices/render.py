@@ -55,6 +55,21 @@ class Document:
 
 
 @dataclass
+class CorrectedItem:
+    """What a correction changed for the district: told to that district alone, in its corrected
+    letter (the indicator, its score and total before and after, the administrator's reason)."""
+
+    code: str
+    name: str
+    before: Decimal
+    after: Decimal
+    total_before: Decimal
+    total_after: Decimal
+    reason: str
+    public_number: str  # the 更正通知 that restated the ranking for every district
+
+
+@dataclass
 class LetterContent:
     round_title: str
     period: str
@@ -67,6 +82,7 @@ class LetterContent:
     deductions: list[DeductionLine]
     appeal_deadline: str = ""
     self_overdue: bool = False
+    correction: CorrectedItem | None = None  # a corrected letter's 更正事项 (kind corrected_letter)
 
 
 @dataclass
@@ -109,15 +125,16 @@ class DecisionContent:
 
 @dataclass
 class CorrectionContent:
+    """The public 更正通知: read by every district, so it carries only what the circular carries
+    (totals, first-level scores, grades, ranks) — never an indicator's score or the reason."""
+
     round_title: str
+    period: str
     district: str
-    code: str
-    name: str
-    before: Decimal
-    after: Decimal
-    total_before: Decimal
-    total_after: Decimal
-    reason: str
+    total_before: Decimal | None  # the district's result as the superseded document stated it
+    total_after: Decimal | None
+    rank_before: int | None
+    rank_after: int | None
     ranking: list[RankingLine]
     first_level_names: list[str]
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
+from datetime import timedelta
 from typing import Any
 
 from flask import (
@@ -23,7 +21,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.actions import perform, run_in_transaction
-from app.auth import roles_required
+from app.auth import client_address, roles_required
 from app.db import db
 from app.errors import OperationError
 from app.notices.corrections import correct_result
@@ -31,6 +29,7 @@ from app.notices.jobs import progress_of, retry_failed
 from app.notices.models import Notice
 from app.notices.numbering import normalise_code
 from app.notices.operations import notice_file
+from app.ratelimits import operations as ratelimits
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import scores_of
 from app.rounds.visibility import can_see_notice
@@ -87,7 +86,8 @@ def retry(round_id: int) -> Any:
 @bp.route("/rounds/<int:round_id>/districts/<int:district_id>/correct", methods=["GET", "POST"])
 @roles_required("admin")
 def correct(round_id: int, district_id: int) -> Any:
-    """更正: pick an indicator, restate its facts with a reason; a 更正通知 is issued."""
+    """更正: pick an indicator, restate its facts with a reason; a public 更正通知 and the district's
+    更正告知书 are issued."""
     round_ = db.session.get(Round, round_id)
     assessment = db.session.scalar(
         select(DistrictAssessment).where(
@@ -120,7 +120,7 @@ def correct(round_id: int, district_id: int) -> Any:
                 flash(exc.message, "danger")
                 errors = exc.fields
             else:
-                flash(f"已更正并印发 {notice.doc_number}", "success")
+                flash(f"已更正，印发更正通知 {notice.doc_number}，并向该区印发考核结果更正告知书", "success")
                 return redirect(url_for("rounds.results", round_id=round_id))
     current = scores.facts_at("final", indicator.id) if indicator else []
     return render_template(
@@ -138,38 +138,15 @@ def correct(round_id: int, district_id: int) -> Any:
     ), (422 if errors else 200)
 
 
-class RateLimiter:
-    """At most *limit* checks per client address per minute, in this process (a guessing brake;
-    behind a proxy, set it to pass the client address)."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, deque[float]] = {}
-        self.lock = threading.Lock()
-
-    def allow(self, key: str, limit: int) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            if len(self.seen) > 10_000:
-                self.seen.clear()
-            hits = self.seen.setdefault(key, deque())
-            while hits and hits[0] < now - 60:
-                hits.popleft()
-            if len(hits) >= limit:
-                return False
-            hits.append(now)
-            return True
-
-
-limiter = RateLimiter()
-
-
 @bp.route("/verify", methods=["GET", "POST"])
 def verify() -> Any:
     """Public: was a document with this code issued, when, and its hash — nothing else."""
     if request.method == "GET" and "code" not in request.args:
         return render_template("notices/verify.html", outcome=None, code="")
     typed = (request.values.get("code") or "").strip()[:40]
-    if not limiter.allow(request.remote_addr or "?", current_app.config["VERIFY_RATE_PER_MINUTE"]):
+    # Counted in the database, so the limit holds across every worker and host.
+    attempt = ratelimits.take(db.session, "verify", client_address(), timedelta(minutes=1))
+    if attempt.count > current_app.config["VERIFY_RATE_PER_MINUTE"]:
         return render_template("notices/verify.html", outcome="limited", code=typed), 429
     code = normalise_code(typed)
     if code is None:

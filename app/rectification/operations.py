@@ -126,6 +126,11 @@ def rectifications_of(session: Session, district_id: int, round_id: int | None =
     return list(session.scalars(query.order_by(Rectification.id.desc())))
 
 
+def rectification_run_by(session: Session, instance_id: int) -> Rectification | None:
+    """The rectification whose process is *instance_id*, if any."""
+    return session.scalar(select(Rectification).where(Rectification.instance_id == instance_id))
+
+
 def open_before(session: Session, round_: Round) -> dict[int, list[Rectification]]:
     """Rectifications of earlier rounds not yet accepted, per district (the next round's overview)."""
     rows = session.scalars(

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -15,7 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.deadlines.settings import DEFAULTS, EMPTY_RULES, RECIPIENT_LABELS
-from app.forms import choice_list
+from app.forms import Form, choice_list
 from workflows import clock
 from workflows.deadlines import STAGE_LABELS, STAGES
 
@@ -27,7 +26,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class RoundForm(FlaskForm):
+class RoundForm(Form):
     title = StringField("轮次名称", validators=[DataRequired("请填写轮次名称"), Length(max=200)])
     period = StringField("考核期（YYYY-MM）", validators=[DataRequired("请填写考核期"), Length(max=7)])
     scheme_id = SelectField("考核细则版本", coerce=int, choices=[])

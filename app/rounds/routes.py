@@ -21,7 +21,7 @@ from app.notices.models import Notice
 from app.notices.operations import notices_of
 from app.pages import error_page
 from app.processes import store
-from app.rectification.operations import open_before, rectifications_of
+from app.rectification.operations import open_before, rectification_run_by, rectifications_of
 from app.rounds import visibility
 from app.rounds.cancelling import cancel_round
 from app.rounds.export import as_csv, as_xlsx, export_of
@@ -118,12 +118,16 @@ def overview(round_id: int) -> Any:
 @bp.route("/<int:round_id>/instances/<int:instance_id>/diagram")
 @login_required
 def diagram(round_id: int, instance_id: int) -> Any:
-    """The instance's BPMN XML and the steps to highlight, for the bpmn-js viewer."""
+    """The instance's BPMN XML and the steps to highlight, for the bpmn-js viewer: the round's own
+    process, a district's assessment, or a district's rectification ordered by this round."""
     round_ = _round_or_404(round_id)
     instance = db.session.get(ProcessInstance, instance_id)
     assessment = db.session.scalar(
         select(DistrictAssessment).where(DistrictAssessment.instance_id == instance_id)
     )
+    rectification = rectification_run_by(db.session, instance_id) if assessment is None else None
+    if rectification is not None and rectification.round_id == round_id:
+        assessment = db.session.get(DistrictAssessment, rectification.assessment_id)
     belongs = instance is not None and (
         instance.id == round_.round_instance_id
         or (assessment is not None and assessment.round_id == round_id)

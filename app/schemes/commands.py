@@ -10,7 +10,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.db import db
-from app.schemes.exchange import SchemeDataError, from_json, from_workbook, to_json, to_workbook
+from app.schemes.exchange import SchemeDataError, to_json, to_workbook
+from app.schemes.forms import read_upload
 from app.schemes.models import Scheme
 from app.schemes.operations import SchemeError, create_scheme, scheme_data
 
@@ -53,7 +54,7 @@ def scheme_import(path: str, activate: bool) -> None:
     """Import a scheme version from a workbook (.xlsx) or JSON; nothing is imported if anything is wrong."""
     content = Path(path).read_bytes()
     try:
-        data = from_workbook(content) if path.endswith(".xlsx") else from_json(json.loads(content))
+        data = read_upload(Path(path).name, content)  # the same checks and messages as the page
         with db.transaction() as session:
             scheme = create_scheme(session, None, data, status="active" if activate else "draft")
     except (SchemeDataError, SchemeError) as exc:

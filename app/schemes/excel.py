@@ -1,4 +1,5 @@
-"""Excel layout of a scheme (考核细则) as such tables are published; used through app.schemes.exchange.
+"""Excel layout of a scheme (考核细则) as such tables are published, and writing it; used through
+app.schemes.exchange. Reading it back is app.schemes.workbook_reader.
 
 Sheet 考核细则: row 1 a title "{year}年{name}（{label}）" (for reading only), row 2 the header, then one
 row per indicator in tree order. The level is whichever of 一级/二级/三级指标 holds the name; the
@@ -6,19 +7,16 @@ parent is the nearest preceding row one level up. 序号 is for reading only (�
 the first level / 1.1, 1.2 …). 类型 is 计分/加分/否决 (blank: 计分; bonus and veto items are
 first-level rows); 计分规则 holds the rules as JSON text. Sheet 说明: 年度/版本/名称/总分 as key/value
 cells (column A key, column B value) which import reads back, then documentation of every column.
-Import finds the header row by its labels and reports every problem with row and column letter.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -28,11 +26,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from app.schemes.exchange import (
     FREQUENCY_LABELS,
     KIND_LABELS,
-    IndicatorData,
     SchemeData,
     SchemeDataError,
     check,
-    parse_decimal,
     tree_rows,
 )
 
@@ -67,17 +63,12 @@ NOTES = (
     "导入时从本表 A 列“年度、版本、名称、总分”右侧的 B 列读取；「考核细则」表第 1 行标题仅供阅读。",
     "表头行须包含 一级指标、二级指标、三级指标、分值、指标编码 列；上方可有标题行，列的顺序不限。",
     "每个指标一行，按层级排列：一级指标行之后是它的二级指标，二级指标行之后是它的三级指标。",
-    "导入时检查全部单元格；有任何错误则整表不导入，并列出所有错误的行号和列号。",
+    "导入时检查全部单元格；有任何错误则整表不导入，并列出错误所在的行号和列号（最多列出 100 处）。",
 )
 BY_KEY = {c.key: c for c in COLUMNS}
 REQUIRED = ("level1", "level2", "level3", "max_points", "code")
 LEVELS = ("level1", "level2", "level3")
 META = {"year": "年度", "label": "版本", "name": "名称", "total_points": "总分"}
-# Column of a validation finding, by IndicatorData field when the names differ ("level": the name cell).
-FIELD_COLUMN = {"name": "level", "parent": "level", "assessed_in_system": "in_system"}
-KIND_BY_TEXT = {**{v: k for k, v in KIND_LABELS.items()}, **{k: k for k in KIND_LABELS}}
-CODE_KINDS = {"BONUS": "bonus", "VETO": "veto"}  # kind when the 类型 cell or column is missing
-FREQUENCY_BY_TEXT = {**{v: k for k, v in FREQUENCY_LABELS.items()}, **{k: k for k in FREQUENCY_LABELS}}
 
 JSON_HINTS = {
     "Expecting value": "缺少值", "Expecting property name enclosed in double quotes": "属性名须用英文双引号",
@@ -202,239 +193,3 @@ def _write_notes(ws: Worksheet, data: SchemeData) -> None:
     for n, text in enumerate(NOTES, start=1):
         _put(ws, r + n, 1, f"{n}. {text}")
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 18, 90
-
-
-# ---------------------------------------------------------------------------------------------- read
-
-
-def _normalize_label(value: Any) -> str:
-    text = re.sub(r"\s+", "", str(value)) if value is not None else ""
-    return re.sub(r"[（(][^）)]*[）)]", "", text)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def find_header(ws: Worksheet) -> tuple[int | None, dict[str, int], list[str]]:
-    """The header row, the column of each known label, and problems (missing or repeated labels)."""
-    labels = {_normalize_label(c.label): c.key for c in COLUMNS}
-    partial: str | None = None
-    for r, values in enumerate(ws.iter_rows(values_only=True), start=1):
-        found: dict[str, list[int]] = {}
-        for i, value in enumerate(values, start=1):
-            key = labels.get(_normalize_label(value))
-            if key:
-                found.setdefault(key, []).append(i)
-        missing = [BY_KEY[k].label for k in REQUIRED if k not in found]
-        if not missing:
-            repeated = [
-                f"第 {r} 行 {'、'.join(get_column_letter(i) for i in cols)} 列：表头“{BY_KEY[k].label}”重复"
-                for k, cols in found.items()
-                if len(cols) > 1
-            ]
-            return r, {k: cols[0] for k, cols in found.items()}, repeated
-        if len(found) >= 3 and partial is None:
-            partial = f"第 {r} 行表头缺少列：{'、'.join(missing)}"
-    needed = "、".join(BY_KEY[k].label for k in REQUIRED)
-    return None, {}, [partial or f"未找到表头行：工作表「{ws.title}」中没有包含 {needed} 的一行"]
-
-
-class _Reader:
-    def __init__(self, columns: dict[str, int]) -> None:
-        self.columns = columns  # column key -> 1-based column index
-        self.errors: list[str] = []
-        self.suppressed: set[tuple[int | None, str]] = set()  # findings already reported per cell
-        self.skip_points: set[int] = set()  # indicators whose points are unknown
-        self.tree_certain = True
-        self.rows: list[int] = []  # sheet row of each indicator
-        self.levels: list[int] = []
-        self.meta_rows: dict[str, int] = {}
-
-    def where(self, row: int, *keys: str) -> str:
-        letters = "、".join(get_column_letter(self.columns[k]) for k in keys)
-        labels = "、".join(_normalize_label(BY_KEY[k].label) for k in keys)
-        return f"第 {row} 行 {letters} 列（{labels}）"
-
-    def cell_error(self, row: int, key: str, message: str) -> None:
-        self.errors.append(f"{self.where(row, key)}：{message}")
-
-    def read_table(self, ws: Worksheet, header: int) -> list[IndicatorData]:
-        items: list[IndicatorData] = []
-        last: dict[int, str | None] = {1: None, 2: None}  # latest first- and second-level codes
-        for r, values in enumerate(ws.iter_rows(min_row=header + 1, values_only=True), start=header + 1):
-            raw = {k: values[i - 1] if i <= len(values) else None for k, i in self.columns.items()}
-            if all(_text(v) == "" for k, v in raw.items() if k != "seq"):
-                continue
-            ind, level, flags = self.read_row(r, raw)
-            if level is None:
-                self.tree_certain = False
-                continue
-            if level > 1:
-                ind.parent = last[level - 1]
-                if ind.parent is None:
-                    above = "一级" if level == 2 else "所属的二级"
-                    self.cell_error(r, LEVELS[level - 1], f"前面没有{above}指标，无法确定上级")
-                    self.tree_certain = False
-                    continue
-            if level == 1:
-                last = {1: ind.code, 2: None}
-            elif level == 2:
-                last[2] = ind.code
-            index = len(items)
-            self.suppressed.update((index, f) for f in flags if f in ("code", "kind"))
-            if flags & {"max_points", "kind"}:
-                self.skip_points.add(index)
-            items.append(ind)
-            self.rows.append(r)
-            self.levels.append(level)
-        if not items:
-            self.errors.append(f"第 {header} 行表头下没有任何指标行")
-        return items
-
-    def read_row(self, r: int, raw: dict[str, Any]) -> tuple[IndicatorData, int | None, set[str]]:
-        """One indicator (parent not yet set), its level (None if unclear) and the fields in error."""
-        flags: set[str] = set()
-        names = {lvl: _text(raw[k]) for lvl, k in enumerate(LEVELS, start=1)}
-        filled = [lvl for lvl, name in names.items() if name]
-        level = filled[0] if len(filled) == 1 else None
-        if not filled:
-            self.errors.append(
-                f"{self.where(r, *LEVELS)}：未填写指标名称（须在一级、二级、三级指标中的一列填写）"
-            )
-        elif len(filled) > 1:
-            keys = [LEVELS[lvl - 1] for lvl in filled]
-            self.errors.append(f"{self.where(r, *keys)}：同一行只能在一个层级列填写名称")
-        code = _text(raw["code"]).upper()
-        if not code:
-            self.cell_error(r, "code", "未填写指标编码")
-            flags.add("code")
-            code = f"<第{r}行>"
-        points = parse_decimal(raw["max_points"])
-        if points is None:
-            shown = _text(raw["max_points"])
-            self.cell_error(r, "max_points", f"不是数字（「{shown}」）" if shown else "未填写分值")
-            flags.add("max_points")
-        kind_text = _text(raw.get("kind"))
-        kind = KIND_BY_TEXT.get(kind_text) if kind_text else CODE_KINDS.get(code, "scored")
-        if kind is None:
-            self.cell_error(r, "kind", f"类型「{kind_text}」无效，只能填写 计分、加分 或 否决")
-            flags.add("kind")
-        frequency_text = _text(raw.get("frequency"))
-        frequency = FREQUENCY_BY_TEXT.get(frequency_text, "") if frequency_text else ""
-        if frequency_text and not frequency:
-            self.cell_error(
-                r, "frequency", f"考核频次「{frequency_text}」无效，只能填写 月度、季度、年度、按次 或留空"
-            )
-        in_system = raw.get("in_system") if isinstance(raw.get("in_system"), bool) else None
-        if in_system is None and _text(raw.get("in_system")) not in ("", "是", "否"):
-            self.cell_error(r, "in_system", f"只能填写“是”或“否”（实际为「{_text(raw.get('in_system'))}」）")
-        indicator = IndicatorData(
-            code=code,
-            name=names[level] if level else "",
-            parent=None,
-            max_points=points if points is not None else Decimal(0),
-            kind=kind or "scored",
-            criteria=_text(raw.get("criteria")),
-            rules=self.read_rules(r, raw.get("rules")),
-            department=_text(raw.get("department")),
-            source=_text(raw.get("source")),
-            frequency=frequency,
-            assessed_in_system=_text(raw.get("in_system")) != "否" if in_system is None else in_system,
-        )
-        return indicator, level, flags
-
-    def read_rules(self, r: int, value: Any) -> dict[str, Any] | None:
-        text = _text(value)
-        if not text:
-            return None
-        try:
-            rules = json.loads(text)
-        except json.JSONDecodeError as exc:
-            hint = JSON_HINTS.get(exc.msg, exc.msg)
-            self.cell_error(r, "rules", f"不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 个字符：{hint}）")
-            return None
-        if rules is not None and not isinstance(rules, dict):
-            self.cell_error(r, "rules", '须为 JSON 对象，如 {"method": "deduct"}')
-            return None
-        return rules
-
-    def read_meta(self, wb: Any) -> dict[str, Any]:
-        """年度/版本/名称/总分 from the 说明 sheet (first cell in column A holding the key)."""
-        meta: dict[str, Any] = {"year": 2000, "label": "", "name": "", "total_points": Decimal(0)}
-        if NOTES_SHEET not in wb.sheetnames:
-            self.errors.append(
-                f"缺少「{NOTES_SHEET}」工作表：其 A 列写 年度、版本、名称、总分，B 列写对应的值"
-            )
-            self.suppressed.update((None, key) for key in META)
-            return meta
-        keys = {label: key for key, label in META.items()}
-        rows = wb[NOTES_SHEET].iter_rows(max_col=2, values_only=True)
-        for r, (label, value, *_) in enumerate(((*row, None) for row in rows), start=1):
-            key = keys.get(_normalize_label(label))
-            if key is None or key in self.meta_rows:
-                continue
-            self.meta_rows[key] = r
-            number = parse_decimal(value)
-            if key in ("label", "name"):
-                meta[key] = _text(value)
-            elif number is not None and (key == "total_points" or number == number.to_integral_value()):
-                meta[key] = number if key == "total_points" else int(number)
-            else:
-                what = "整数" if key == "year" else "数字"
-                self.errors.append(
-                    f"「{NOTES_SHEET}」工作表 第 {r} 行 B 列（{META[key]}）：不是{what}（「{_text(value)}」）"
-                )
-                self.suppressed.add((None, key))
-        for key, label in META.items():
-            if key not in self.meta_rows:
-                self.errors.append(f"「{NOTES_SHEET}」工作表缺少“{label}”（A 列写“{label}”，B 列写值）")
-                self.suppressed.add((None, key))
-        return meta
-
-    def report(self, data: SchemeData) -> None:
-        """Add the `check` findings, pointed at cells, leaving out those already reported."""
-        for p in check(data, skip_points=self.skip_points, sums=self.tree_certain):
-            if (p.index, p.field) in self.suppressed or p.field == "indicators":
-                continue
-            if p.field == "total_points" and (None, "total_points") in self.suppressed:
-                continue
-            self.errors.append(self.locate(p.index, p.field, p.message, p.other))
-
-    def locate(self, index: int | None, field: str, message: str, other: int | None) -> str:
-        if index is None:
-            r = self.meta_rows.get(field)
-            return f"「{NOTES_SHEET}」工作表 第 {r} 行 B 列（{META[field]}）：{message}" if r else message
-        if other is not None:
-            message += f"（与第 {self.rows[other]} 行重复）"
-        key = FIELD_COLUMN.get(field, field)
-        if key == "level":
-            key = LEVELS[self.levels[index] - 1]
-        if key in self.columns:
-            return f"{self.where(self.rows[index], key)}：{message}"
-        return f"第 {self.rows[index]} 行：{message}"
-
-
-def read_workbook(content: bytes) -> SchemeData:
-    try:
-        wb = load_workbook(BytesIO(content), data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds on malformed files
-        raise SchemeDataError([f"文件不是有效的 Excel 工作簿（.xlsx）：{type(exc).__name__}"]) from exc
-    names = [TABLE_SHEET] if TABLE_SHEET in wb.sheetnames else [n for n in wb.sheetnames if n != NOTES_SHEET]
-    found = [(name, *find_header(wb[name])) for name in names or wb.sheetnames[:1]]
-    name, header, columns, errors = next((f for f in found if f[1] is not None), found[0])
-    reader = _Reader(columns)
-    reader.errors += errors
-    items = reader.read_table(wb[name], header) if header is not None else []
-    meta = reader.read_meta(wb)
-    if header is None:
-        raise SchemeDataError(reader.errors)
-    data = SchemeData(meta["year"], meta["label"], meta["name"], meta["total_points"], items)
-    reader.report(data)
-    if reader.errors:
-        raise SchemeDataError(reader.errors)
-    return data

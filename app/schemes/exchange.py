@@ -6,7 +6,8 @@ JSON objects (`dict | None`); their meaning belongs to the scoring engine.
 
     validate(data)        -> list of Chinese messages, [] when the scheme is sound
     to_json / from_json   -> JSON-able dict with Decimals as strings (exact round trip)
-    to_workbook / from_workbook -> .xlsx bytes laid out like a published table (see app.schemes.excel)
+    to_workbook / from_workbook -> .xlsx bytes laid out like a published table (see app.schemes.excel
+                                   and app.schemes.workbook_reader)
 """
 
 from __future__ import annotations
@@ -84,10 +85,17 @@ def _is_number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, Decimal | int) and Decimal(value).is_finite()
 
 
+def _summable(value: Any) -> bool:
+    """A number small enough to add up (a far larger one is already reported as too large)."""
+    return _is_number(value) and Decimal(value).adjusted() < 6
+
+
 def _points_problem(value: Any) -> str | None:
     if not _is_number(value):
         return f"分值「{value}」不是数字"
     value = Decimal(value)
+    if value.adjusted() >= 6:  # 1E+999999999 is a finite Decimal that overflows normalize() and sums
+        return f"分值「{value}」过大（须小于 1000000）"
     if value < 0:
         return f"分值 {fmt_points(value)} 不能为负数"
     if value.normalize().as_tuple().exponent < -2:  # type: ignore[operator]
@@ -222,7 +230,7 @@ def _check_sums(data: SchemeData, first: dict[str, int], skip: set[int], out: li
             children.setdefault(first[ind.parent], []).append(i)
     for parent, kids in children.items():
         group = [parent, *kids]
-        if skip & set(group) or not all(_is_number(items[k].max_points) for k in group):
+        if skip & set(group) or not all(_summable(items[k].max_points) for k in group):
             continue
         total = sum((items[k].max_points for k in kids), Decimal(0))
         if total != items[parent].max_points:
@@ -230,9 +238,9 @@ def _check_sums(data: SchemeData, first: dict[str, int], skip: set[int], out: li
             message = f"指标 {items[parent].code} 分值 {own} 与下级指标分值合计 {fmt_points(total)} 不符"
             out.append(Problem(parent, "max_points", message))
     top = [i for i, ind in enumerate(items) if ind.parent is None and ind.kind == "scored"]
-    if skip & set(top) or not all(_is_number(items[i].max_points) for i in top):
+    if skip & set(top) or not all(_summable(items[i].max_points) for i in top):
         return
-    if not _is_number(data.total_points):
+    if not _summable(data.total_points):
         return
     total = sum((items[i].max_points for i in top), Decimal(0))
     if total != data.total_points:
@@ -383,8 +391,10 @@ def to_workbook(data: SchemeData) -> bytes:
 def from_workbook(content: bytes) -> SchemeData:
     """Read a workbook written by `to_workbook` (or filled in by hand in the same layout).
 
-    Raises SchemeDataError with every cell problem (row and column letter) and every `validate`
-    problem, pointed at the offending row where possible; nothing partial is returned."""
-    from app.schemes import excel
+    Raises SchemeDataError with the cell problems (row and column letter) and `validate` problems,
+    pointed at the offending row where possible (the first 100, then a line counting the rest), or
+    with why the file was refused unread (archive too large, too many rows …); nothing partial is
+    returned."""
+    from app.schemes import workbook_reader
 
-    return excel.read_workbook(content)
+    return workbook_reader.read_workbook(content)

@@ -11,12 +11,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from app.forms import choice_list
+from app.forms import Form, choice_list
+from app.inputs import JsonTooDeep, load_json
 from app.schemes.describe import METHOD_LABELS
 from app.schemes.excel import JSON_HINTS
 from app.schemes.exchange import (
@@ -55,7 +55,7 @@ class RulesInputError(ValueError):
     """Rules text that is not even JSON; the message is Chinese."""
 
 
-class CloneForm(FlaskForm):
+class CloneForm(Form):
     year = IntegerField(
         "年度",
         validators=[InputRequired("请填写年度"), NumberRange(2000, 2100, "年度须在 2000–2100 之间")],
@@ -64,11 +64,11 @@ class CloneForm(FlaskForm):
     name = StringField("名称", validators=[Length(max=200)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField("考核细则文件（.xlsx 或 .json）", validators=[FileRequired("请选择要导入的文件")])
 
 
-class IndicatorForm(FlaskForm):
+class IndicatorForm(Form):
     code = StringField("指标编码", validators=[DataRequired("请填写指标编码")])
     name = StringField("名称", validators=[DataRequired("请填写指标名称")])
     max_points = StringField("分值", validators=[DataRequired("请填写分值")])
@@ -113,9 +113,11 @@ def read_upload(filename: str, content: bytes) -> SchemeData:
     if not filename.lower().endswith(".json"):
         raise SchemeDataError([f"不支持的文件类型「{filename}」：请上传 .xlsx 工作簿或 .json 文件"])
     try:
-        payload = json.loads(content.decode("utf-8-sig"))
+        payload = load_json(content.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise SchemeDataError(["JSON 文件须为 UTF-8 编码"]) from exc
+    except JsonTooDeep as exc:
+        raise SchemeDataError([f"文件的 {exc}，考核细则不会嵌套这么深"]) from exc
     except json.JSONDecodeError as exc:
         raise SchemeDataError([_json_error("文件", exc)]) from exc
     return from_json(payload)
@@ -223,7 +225,9 @@ def rules_from_state(state: Mapping[str, Any]) -> dict[str, Any] | None:
         if not text:
             return None
         try:
-            parsed = json.loads(text)
+            parsed = load_json(text)
+        except JsonTooDeep as exc:
+            raise RulesInputError(f"计分规则的 {exc}") from exc
         except json.JSONDecodeError as exc:
             raise RulesInputError(_json_error("计分规则", exc)) from exc
         if parsed is not None and not isinstance(parsed, dict):
@@ -261,7 +265,7 @@ def rules_from_state(state: Mapping[str, Any]) -> dict[str, Any] | None:
 FINDER_CHOICES = [(f, FINDER_LABELS[f]) for f in FINDERS]
 
 
-class ScoringSettingsForm(FlaskForm):
+class ScoringSettingsForm(Form):
     """计分设置 of a draft version."""
 
     rounding_places = SelectField(

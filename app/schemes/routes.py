@@ -20,6 +20,7 @@ from app.auth import roles_required
 from app.db import db
 from app.errors import OperationError
 from app.forms import choice_list
+from app.inputs import parse_id
 from app.schemes import editing
 from app.schemes import operations as ops
 from app.schemes.describe import tree_view
@@ -302,7 +303,7 @@ def _ensure_draft_or_redirect(scheme: Scheme) -> Any:
 @roles_required("admin")
 def new_indicator(scheme_id: int) -> Any:
     scheme = _scheme_or_404(scheme_id)
-    parent_id = request.args.get("parent", type=int)
+    parent_id = parse_id(request.args.get("parent"))
     parent = _indicator_or_404(scheme, parent_id) if parent_id is not None else None
     refused = _ensure_draft_or_redirect(scheme)
     if refused is not None:
@@ -360,10 +361,10 @@ def move_indicator(scheme_id: int, indicator_id: int) -> Any:
     scheme = _scheme_or_404(scheme_id)
     indicator = _indicator_or_404(scheme, indicator_id)
     raw = request.form.get("parent_id", "")
-    if raw and not raw.isdigit():
+    parent_id = parse_id(raw)
+    if raw and parent_id is None:
         flash("请选择上级指标", "danger")
         return _show(scheme, indicator)
-    parent_id = int(raw) if raw else None
     code = indicator.code
     perform(lambda s: editing.move_indicator(s, current_user.id, indicator, parent_id), f"指标 {code} 已移动")
     return _show(scheme, indicator)

@@ -39,7 +39,7 @@ def parse_bands(text: str) -> list[list[str]]:
             threshold = Decimal(raw)
         except InvalidOperation as exc:
             raise ValueError(f"等次 {grade} 的下限不是数字") from exc
-        if not 0 <= threshold <= 100:
+        if not threshold.is_finite() or not 0 <= threshold <= 100:
             raise ValueError(f"等次 {grade} 的下限须在 0 到 100 之间（占总分的百分比）")
         if bands and threshold >= Decimal(bands[-1][0]):
             raise ValueError("等次须按下限从高到低排列")

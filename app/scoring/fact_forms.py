@@ -8,12 +8,14 @@ Field names are flat (``f_<code>_<part>``) so HTML forms and JSON payloads share
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from app.inputs import parse_count
 from app.scoring.rules import (
     FINDER_LABELS,
     BonusRules,
@@ -63,17 +65,27 @@ def _text(payload: Mapping[str, Any], key: str) -> str:
     return str(payload.get(key) or "").strip()
 
 
+# ASCII digits only: Decimal() also reads other scripts' digits, and huge exponents would overflow
+# the quantize below or the stored column.
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+MAX_WHOLE_DIGITS = 9
+MAX_PLACES = 4
+
+
 def _decimal(raw: str, label: str, maximum: Decimal | None = None) -> Decimal:
-    try:
-        value = Decimal(raw)
-    except InvalidOperation as exc:
-        raise ValueError(f"{label}须为数字") from exc
-    if not value.is_finite() or value < 0:
+    text = raw.strip()
+    if text.startswith("-") and _NUMBER.fullmatch(text[1:]):
         raise ValueError(f"{label}须为不小于 0 的数字")
+    if not _NUMBER.fullmatch(text):
+        raise ValueError(f"{label}须为数字")
+    whole, _, fraction = text.partition(".")
+    if len(fraction) > MAX_PLACES:
+        raise ValueError(f"{label}最多四位小数")
+    if len(whole.lstrip("0")) > MAX_WHOLE_DIGITS:
+        raise ValueError(f"{label}不能超过 {10**MAX_WHOLE_DIGITS - 1}")
+    value = Decimal(text)
     if maximum is not None and value > maximum:
         raise ValueError(f"{label}不能超过 {maximum}")
-    if value != value.quantize(Decimal("0.0001")):
-        raise ValueError(f"{label}最多四位小数")
     return value
 
 
@@ -121,10 +133,11 @@ def parse_indicator(
         raw = _text(payload, name(code, f"extra_{extra.key}"))
         if not raw:
             continue
-        if not raw.isdigit() or int(raw) > MAX_EXTRA_COUNT:
+        count = parse_count(raw, MAX_EXTRA_COUNT)
+        if count is None:
             fail(f"extra_{extra.key}", f"{extra.label}次数须为 0 到 {MAX_EXTRA_COUNT} 的整数")
             continue
-        out.facts += [FactInput("extra", item=extra.key) for _ in range(int(raw))]
+        out.facts += [FactInput("extra", item=extra.key) for _ in range(count)]
     return out
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.evidence.pixels import PixelBudget
 from app.rounds.models import DistrictAssessment, Round
 from app.tasks.models import TaskRecord
 
@@ -22,9 +23,13 @@ class Upload(Protocol):
 
 @dataclass
 class UploadSettings:
+    """Where and how uploads are stored; made afresh for each request (upload_settings())."""
+
     directory: Path
     max_bytes: int
     display_max_px: int
+    # The request's pixel allowance, shared by store_uploads across all of a form's fields.
+    pixels: PixelBudget = field(default_factory=PixelBudget)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from app.actions import run_in_transaction
 from app.auth import roles_required
 from app.db import db
 from app.errors import OperationError
+from app.inputs import parse_id
 from app.pages import error_page
 from app.rounds.models import Round
 from app.tasks import operations
@@ -40,7 +41,7 @@ def home() -> Any:
 @bp.route("/tasks")
 @login_required
 def inbox() -> Any:
-    after = request.args.get("after", type=int)
+    after = parse_id(request.args.get("after"))
     rows, next_after = inbox_page(db.session, current_user, after)
     round_ids = {r.round_id for r in rows}
     titles = {
@@ -144,7 +145,7 @@ def release(record_id: int) -> Any:
 @bp.route("/tasks/<int:record_id>/reassign", methods=["POST"])
 @roles_required("admin")
 def reassign(record_id: int) -> Any:
-    to_user = request.form.get("user_id", type=int)
+    to_user = parse_id(request.form.get("user_id"))
     if to_user is None:
         flash("请选择转派对象", "danger")
         return redirect(url_for("tasks.show", record_id=record_id))

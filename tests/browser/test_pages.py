@@ -341,3 +341,42 @@ def test_results_notices_correction_and_rectification_pages(
     expect(phone_page.get_by_test_id("notices")).to_contain_text("告知书")
     assert_no_sideways_scroll(phone_page)
     screenshot(phone_page, "district-published-phone")
+    # The rectification's own process, with its open step highlighted.
+    phone_page.get_by_test_id("district-rectification").get_by_role("button", name="流程图").click()
+    expect(phone_page.locator("#diagram")).to_have_attribute("data-loaded", "submit_rectification")
+    expect(phone_page.locator("#diagram-title")).to_contain_text("整改")
+    assert_no_sideways_scroll(phone_page)
+    screenshot(phone_page, "district-rectification-diagram-phone")
+
+
+def test_a_reset_password_is_changed_before_anything_else(
+    page: Page, phone_page: Page, live_server: LiveServer, login: Login, screenshot: Shot
+) -> None:
+    """The administrator resets an inspector's password; on the phone the inspector is taken to
+    修改密码 and kept there until a new one is set."""
+    page.set_viewport_size(DESKTOP)
+    login(page, "admin")
+    page.goto(f"{live_server.url}/admin/users")
+    row = page.get_by_role("row").filter(has_text="inspector2")
+    row.get_by_text("重置密码").click()
+    row.get_by_placeholder("新密码").fill("Reset#Pass2026")
+    row.get_by_role("button", name="确定").first.click()
+    expect(page.locator(".flash").first).to_contain_text("密码已重置")
+    expect(page.get_by_role("row").filter(has_text="inspector2")).to_contain_text("待修改密码")
+    screenshot(page, "users-after-reset-desktop")
+
+    phone_page.goto(f"{live_server.url}/login")
+    phone_page.get_by_label("用户名").fill("inspector2")
+    phone_page.get_by_label("密码").fill("Reset#Pass2026")
+    phone_page.get_by_role("button", name="登录").click()
+    expect(phone_page).to_have_url(re.compile(r"/account/password$"))
+    expect(phone_page.get_by_test_id("must-change")).to_contain_text("请先设置新密码")
+    phone_page.goto(f"{live_server.url}/tasks")
+    expect(phone_page).to_have_url(re.compile(r"/account/password$"))
+    assert_no_sideways_scroll(phone_page)
+    screenshot(phone_page, "password-change-required-phone")
+    phone_page.get_by_label("当前密码").fill("Reset#Pass2026")
+    phone_page.get_by_label("新密码").fill("Fresh#Start2026")
+    phone_page.get_by_role("button", name="保存", exact=True).click()
+    expect(phone_page.locator(".flash").first).to_contain_text("密码已修改")
+    expect(phone_page.get_by_test_id("inbox-count")).to_be_attached()

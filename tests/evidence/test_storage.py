@@ -17,9 +17,11 @@ from PIL import Image
 
 from app.evidence import storage
 from app.evidence.storage import EvidenceRejected, evidence_path, store_evidence
+from tests.evidence.builders import gradient, image_bytes, jpeg, ole2, pdf
 
 MB = 1024 * 1024
 LIMIT = 20 * MB
+PDF = pdf()
 
 GPS = {
     piexif.GPSIFD.GPSLatitudeRef: b"N",
@@ -27,25 +29,6 @@ GPS = {
     piexif.GPSIFD.GPSLongitudeRef: b"E",
     piexif.GPSIFD.GPSLongitude: ((120, 1), (35, 1), (1500, 100)),
 }
-
-
-def _gradient(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
-    # Non-uniform pixels, so "pixels unchanged" and rotation checks mean something.
-    im = Image.linear_gradient("L").resize(size)
-    return Image.merge("RGB", (im, im.transpose(Image.Transpose.ROTATE_90).resize(size), im)).convert(mode)
-
-
-def _jpeg(size=(64, 48), exif: dict | None = None, **save) -> bytes:
-    buf = io.BytesIO()
-    kwargs = {"exif": piexif.dump(exif)} if exif else {}
-    _gradient(size).save(buf, "JPEG", quality=90, **kwargs, **save)
-    return buf.getvalue()
-
-
-def _image_bytes(fmt: str, size=(64, 48), mode: str = "RGB", **save) -> bytes:
-    buf = io.BytesIO()
-    _gradient(size, mode).save(buf, fmt, **save)
-    return buf.getvalue()
 
 
 def _stored(tmp_path: Path, name: str | None) -> bytes:
@@ -67,7 +50,7 @@ def _has_gps(data: bytes) -> bool:
 
 def test_jpeg_gps_removed_pixels_and_orientation_kept(tmp_path: Path) -> None:
     exif = {"0th": {piexif.ImageIFD.Orientation: 6, piexif.ImageIFD.Make: b"Phone"}, "GPS": GPS}
-    data = _jpeg(exif=exif)
+    data = jpeg(exif=exif)
     assert _has_gps(data)
 
     result = store_evidence(data, "IMG_0001.JPG", tmp_path, LIMIT)
@@ -95,7 +78,7 @@ def test_jpeg_gps_removed_pixels_and_orientation_kept(tmp_path: Path) -> None:
 
 def test_jpeg_xmp_and_trailing_payload_removed(tmp_path: Path) -> None:
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><exif:GPSLatitude>31,18.3N</exif:GPSLatitude></x:xmpmeta>'
-    data = _jpeg(exif={"GPS": GPS}, xmp=xmp, comment=b"taken at Guanqian Street")
+    data = jpeg(exif={"GPS": GPS}, xmp=xmp, comment=b"taken at Guanqian Street")
     data += b"PK\x03\x04 appended zip payload"
 
     result = store_evidence(data, "a.jpg", tmp_path, LIMIT)
@@ -109,7 +92,7 @@ def test_jpeg_xmp_and_trailing_payload_removed(tmp_path: Path) -> None:
 
 @pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 def test_jpeg_with_unparseable_exif_is_dropped(tmp_path: Path) -> None:
-    base = _jpeg()
+    base = jpeg()
     junk = b"Exif\x00\x00MM\x00\x2a" + b"\xff" * 40  # TIFF header pointing nowhere
     broken = base[:2] + b"\xff\xe1" + (len(junk) + 2).to_bytes(2, "big") + junk + base[2:]
 
@@ -123,7 +106,7 @@ def test_jpeg_with_unparseable_exif_is_dropped(tmp_path: Path) -> None:
 def test_jpeg_exif_piexif_cannot_handle_keeps_only_orientation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = _jpeg(exif={"0th": {piexif.ImageIFD.Orientation: 8, piexif.ImageIFD.Make: b"Phone"}, "GPS": GPS})
+    data = jpeg(exif={"0th": {piexif.ImageIFD.Orientation: 8, piexif.ImageIFD.Make: b"Phone"}, "GPS": GPS})
 
     def unparseable(*args: object, **kwargs: object) -> None:
         raise ValueError("odd vendor EXIF")
@@ -139,7 +122,7 @@ def test_jpeg_exif_piexif_cannot_handle_keeps_only_orientation(
 
 
 def test_large_jpeg_display_copy_is_scaled_original_kept(tmp_path: Path) -> None:
-    data = _jpeg(size=(4000, 3000))
+    data = jpeg(size=(4000, 3000))
 
     result = store_evidence(data, "big.jpg", tmp_path, LIMIT)
 
@@ -152,7 +135,7 @@ def test_large_jpeg_display_copy_is_scaled_original_kept(tmp_path: Path) -> None
 
 
 def test_display_max_px_is_configurable(tmp_path: Path) -> None:
-    result = store_evidence(_jpeg(size=(800, 400)), "c.jpg", tmp_path, LIMIT, display_max_px=200)
+    result = store_evidence(jpeg(size=(800, 400)), "c.jpg", tmp_path, LIMIT, display_max_px=200)
     with Image.open(tmp_path / result.display_name) as shown:
         assert shown.size == (200, 100)
 
@@ -160,7 +143,7 @@ def test_display_max_px_is_configurable(tmp_path: Path) -> None:
 def test_heic_accepted_and_stripped(tmp_path: Path) -> None:
     buf = io.BytesIO()
     try:
-        _gradient((320, 240)).save(buf, "HEIF", quality=80, exif=piexif.dump({"GPS": GPS}))
+        gradient((320, 240)).save(buf, "HEIF", quality=80, exif=piexif.dump({"GPS": GPS}))
     except Exception as exc:  # wheels without an HEVC encoder
         pytest.skip(f"pillow_heif cannot encode HEIC here: {exc}")
     data = buf.getvalue()
@@ -185,7 +168,7 @@ def test_heic_accepted_and_stripped(tmp_path: Path) -> None:
 def test_heic_detected_by_content_not_name(tmp_path: Path) -> None:
     buf = io.BytesIO()
     try:
-        _gradient((32, 32)).save(buf, "HEIF")
+        gradient((32, 32)).save(buf, "HEIF")
     except Exception as exc:
         pytest.skip(f"pillow_heif cannot encode HEIC here: {exc}")
     assert pillow_heif.is_supported(buf.getvalue())
@@ -194,7 +177,7 @@ def test_heic_detected_by_content_not_name(tmp_path: Path) -> None:
 
 
 def test_png_accepted_reencoded_without_exif(tmp_path: Path) -> None:
-    data = _image_bytes("PNG", mode="RGBA", exif=piexif.dump({"GPS": GPS}))
+    data = image_bytes("PNG", mode="RGBA", exif=piexif.dump({"GPS": GPS}))
     assert b"eXIf" in data
 
     result = store_evidence(data, "screen.png", tmp_path, LIMIT)
@@ -219,7 +202,7 @@ def test_transparent_png_display_copy_on_white(tmp_path: Path) -> None:
 
 
 def test_webp_accepted_without_exif(tmp_path: Path) -> None:
-    data = _image_bytes("WEBP", lossless=True, exif=piexif.dump({"GPS": GPS}))
+    data = image_bytes("WEBP", lossless=True, exif=piexif.dump({"GPS": GPS}))
 
     result = store_evidence(data, "x.webp", tmp_path, LIMIT)
 
@@ -231,33 +214,28 @@ def test_webp_accepted_without_exif(tmp_path: Path) -> None:
 
 
 def test_corrupt_image_refused(tmp_path: Path) -> None:
-    data = _jpeg(size=(200, 200))
+    data = jpeg(size=(200, 200))
     with pytest.raises(EvidenceRejected, match="图片文件已损坏，无法读取"):
         store_evidence(data[: len(data) // 2], "half.jpg", tmp_path, LIMIT)
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 
-def test_too_many_pixels_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(storage, "MAX_IMAGE_PIXELS", 1000)
-    with pytest.raises(EvidenceRejected, match="图片尺寸过大"):
-        store_evidence(_image_bytes("PNG", size=(40, 30)), "a.png", tmp_path, LIMIT)
-
-
 def test_decompression_bomb_header_refused_without_decoding(tmp_path: Path) -> None:
     # A tiny PNG whose header claims 100000 x 100000 pixels.
-    png = _image_bytes("PNG", size=(1, 1))
+    png = image_bytes("PNG", size=(1, 1))
     ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
     chunk = struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
     bomb = png[:8] + chunk + png[8 + len(chunk) :]
-    with pytest.raises(EvidenceRejected, match="图片尺寸过大"):
+    with pytest.raises(EvidenceRejected) as info:
         store_evidence(bomb, "bomb.png", tmp_path, LIMIT)
+    assert str(info.value) == "图片尺寸过大（100 亿像素），PNG/WebP/HEIC 照片不能超过 5000 万像素"
 
 
 # --- documents ------------------------------------------------------------------------
 
 
 def test_pdf_stored_as_is(tmp_path: Path) -> None:
-    data = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    data = PDF
 
     result = store_evidence(data, "整改报告.pdf", tmp_path, LIMIT)
 
@@ -305,21 +283,18 @@ def test_macro_enabled_office_refused(tmp_path: Path) -> None:
 
 
 def test_legacy_ole2_word_accepted(tmp_path: Path) -> None:
-    data = (
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-        + b"\x00" * 504
-        + "WordDocument".encode("utf-16-le")
-        + b"\x00" * 100
-    )
+    data = ole2({"WordDocument": b"\xec\xa5" + b"\x00" * 100, "1Table": b"\x00" * 10})
     result = store_evidence(data, "old.doc", tmp_path, LIMIT)
     assert (result.kind, result.content_type) == ("office", "application/msword")
     assert result.stored_name.endswith(".doc")
+    assert _stored(tmp_path, result.stored_name) == data
 
 
 def test_ole2_without_office_stream_refused(tmp_path: Path) -> None:
-    data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600  # e.g. an MSI installer
-    with pytest.raises(EvidenceRejected, match="文件类型不支持"):
+    data = ole2({"\x05SummaryInformation": b"\x00" * 100})  # e.g. an MSI installer
+    with pytest.raises(EvidenceRejected) as info:
         store_evidence(data, "setup.doc", tmp_path, LIMIT)
+    assert str(info.value) == "文件类型不支持：只接受照片（JPG/PNG/HEIC）、PDF 和 Office 文档"
 
 
 # --- refusals -------------------------------------------------------------------------
@@ -360,7 +335,8 @@ def test_oversize_refused_before_decoding(tmp_path: Path, monkeypatch: pytest.Mo
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("decoded an oversized upload")
 
-    monkeypatch.setattr(storage.Image, "open", boom)
+    monkeypatch.setattr(storage, "_sniff", boom)
+    monkeypatch.setattr(storage, "_process_image", boom)
     monkeypatch.setattr(storage.filetype, "guess", boom)
     monkeypatch.setattr(storage.zipfile, "ZipFile", boom)
     data = b"\xff\xd8\xff" + b"\x00" * (LIMIT + 1 - 3)
@@ -371,8 +347,9 @@ def test_oversize_refused_before_decoding(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_exactly_max_bytes_is_allowed(tmp_path: Path) -> None:
-    data = b"%PDF-1.4\n" + b"0" * 91
-    assert store_evidence(data, "a.pdf", tmp_path, max_bytes=100).size == 100
+    assert store_evidence(PDF, "a.pdf", tmp_path, max_bytes=len(PDF)).size == len(PDF)
+    with pytest.raises(EvidenceRejected, match="文件过大"):
+        store_evidence(PDF, "a.pdf", tmp_path, max_bytes=len(PDF) - 1)
 
 
 # --- names and paths ------------------------------------------------------------------
@@ -380,9 +357,8 @@ def test_exactly_max_bytes_is_allowed(tmp_path: Path) -> None:
 
 def test_files_written_with_random_names_in_created_dir(tmp_path: Path) -> None:
     upload_dir = tmp_path / "nested" / "uploads"
-    data = b"%PDF-1.4\n%%EOF\n"
-    first = store_evidence(data, "../../etc/passwd", upload_dir, LIMIT)
-    second = store_evidence(data, "../../etc/passwd", upload_dir, LIMIT)
+    first = store_evidence(PDF, "../../etc/passwd", upload_dir, LIMIT)
+    second = store_evidence(PDF, "../../etc/passwd", upload_dir, LIMIT)
 
     assert first.stored_name != second.stored_name
     assert sorted(os.listdir(upload_dir)) == sorted([first.stored_name, second.stored_name])
@@ -392,7 +368,7 @@ def test_files_written_with_random_names_in_created_dir(tmp_path: Path) -> None:
 
 
 def test_evidence_path_accepts_own_names(tmp_path: Path) -> None:
-    result = store_evidence(_jpeg(), "a.jpg", tmp_path, LIMIT)
+    result = store_evidence(jpeg(), "a.jpg", tmp_path, LIMIT)
     assert evidence_path(tmp_path, result.stored_name).is_file()
     assert result.display_name is not None
     assert evidence_path(tmp_path, result.display_name).is_file()
@@ -431,11 +407,11 @@ def test_evidence_path_refuses_foreign_names(tmp_path: Path, name: str) -> None:
     ],
 )
 def test_original_name_sanitised(tmp_path: Path, client_name: str, expected: str) -> None:
-    result = store_evidence(b"%PDF-1.4\n", client_name, tmp_path, LIMIT)
+    result = store_evidence(PDF, client_name, tmp_path, LIMIT)
     assert result.original_name == expected
 
 
 def test_long_original_name_truncated_keeping_extension(tmp_path: Path) -> None:
-    result = store_evidence(b"%PDF-1.4\n", "很" * 500 + ".pdf", tmp_path, LIMIT)
+    result = store_evidence(PDF, "很" * 500 + ".pdf", tmp_path, LIMIT)
     assert len(result.original_name) == 200
     assert result.original_name.endswith(".pdf")

@@ -16,6 +16,7 @@ from fontTools.ttLib import TTCollection, TTFont
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from app.accounts.models import User
 from app.appeals.models import Appeal
 from app.audit.models import AuditRecord
 from app.db import db
@@ -23,7 +24,7 @@ from app.notices import operations as notice_operations
 from app.notices.jobs import run_pending
 from app.notices.models import DocumentSequence, Notice, NoticeJob
 from app.notices.render import DeductionLine, Document, IndicatorLine, LetterContent, render
-from app.notices.routes import limiter
+from app.notifications.models import Notification
 from app.rounds.models import Round, RoundResult
 from app.schemes.models import Indicator
 from tests.helpers import (
@@ -236,7 +237,6 @@ def test_only_those_entitled_download_a_notice(app, demo, client_as) -> None:
 
 
 def test_verification_page_valid_unknown_and_malformed_codes(app, demo, client_as) -> None:
-    limiter.seen.clear()
     run_round(client_as)
     notice = notices(db.session.scalar(select(Round.id)))[2]
     public = client_as()
@@ -254,7 +254,6 @@ def test_verification_page_valid_unknown_and_malformed_codes(app, demo, client_a
     app.config["VERIFY_RATE_PER_MINUTE"] = 5
     codes = [public.get("/verify?code=ZZZZ-ZZZZ-ZZZZ").status_code for _ in range(6)]
     assert codes[-1] == 429
-    limiter.seen.clear()
 
 
 def test_publication_generates_in_the_background_and_a_failed_document_is_retried_alone(
@@ -286,6 +285,11 @@ def test_publication_generates_in_the_background_and_a_failed_document_is_retrie
     assert progress["failed"] == 1 and progress["done"] == 2
     page = admin.get(f"/rounds/{round_id}").get_data(as_text=True)
     assert "排版失败" in page and "重新生成失败的文件" in page
+    # 园区's result cannot be corrected before its final letter exists: the corrected letter
+    # supersedes it, and a letter generated afterwards would stand beside it.
+    refused = correct_dw03(admin, round_id, district_ids()["sip"], "复查", present=True)
+    assert "告知书尚未生成完毕" in refused.get_data(as_text=True)
+    assert not [n for n in notices(round_id) if n.kind in ("correction", "corrected_letter")]
 
     monkeypatch.setattr(notice_operations, "render", real)
     assert admin.post(f"/rounds/{round_id}/notices/retry").status_code == 302
@@ -295,52 +299,152 @@ def test_publication_generates_in_the_background_and_a_failed_document_is_retrie
     assert len(numbers) == 3 and len(set(numbers)) == 3
 
 
+def png_of(notice: Notice, name: str) -> None:
+    """The PDF and its pages as images under test-artifacts/notices/, for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    source = ARTIFACTS / f"{name}.pdf"
+    source.write_bytes(pdf_of(notice))
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-r", "60", "-png", str(source), str(ARTIFACTS / name)], check=True)
+
+
+def correct_dw03(admin, round_id: int, district: int, reason: str, present: bool = False):
+    """The administrator restates 姑苏's DW03: no occurrence (the deduction falls), or one again."""
+    dw03 = db.session.scalar(select(Indicator.id).where(Indicator.code == "DW03"))
+    data = {"indicator_id": str(dw03), "f_DW03_present": "1", "reason": reason}
+    if present:
+        data.update(occurrence("DW03", 1, "执勤着装不规范", "superior"))
+    return admin.post(f"/rounds/{round_id}/districts/{district}/correct", data=data)
+
+
 def test_a_correction_supersedes_the_circular_with_its_own_number(app, demo, client_as) -> None:
     round_id = run_round(client_as)
     ids = district_ids()
     circular = next(n for n in notices(round_id) if n.kind == "circular")
+    final_letters = {n.district_id: n for n in notices(round_id) if n.kind == "letter" and n.stage == "final"}
     admin = client_as("admin")
     dw03 = db.session.scalar(select(Indicator.id).where(Indicator.code == "DW03"))
     url = f"/rounds/{round_id}/districts/{ids['gusu']}/correct"
     page = admin.get(f"{url}?indicator_id={dw03}").get_data(as_text=True)
     assert "执勤着装不规范" in page  # the current facts, prefilled
 
-    same = admin.post(
-        url,
-        data={
-            "indicator_id": str(dw03),
-            "reason": "复查",
-            **occurrence("DW03", 1, "执勤着装不规范", "superior"),
-            "f_DW03_present": "1",
-        },
-    )
+    same = correct_dw03(admin, round_id, ids["gusu"], "复查", present=True)
     assert same.status_code == 422 and "与现有结果相同" in same.get_data(as_text=True)
-    no_reason = admin.post(url, data={"indicator_id": str(dw03), "f_DW03_present": "1", "reason": ""})
+    no_reason = correct_dw03(admin, round_id, ids["gusu"], "")
     assert no_reason.status_code == 422 and "请填写更正理由" in no_reason.get_data(as_text=True)
     assert client_as("liaison_gusu").post(url, data={"indicator_id": str(dw03)}).status_code == 403
 
     before = db.session.scalar(select(RoundResult).where(RoundResult.district_id == ids["gusu"]))
-    total_before = before.total
-    done = admin.post(
-        url, data={"indicator_id": str(dw03), "f_DW03_present": "1", "reason": "督查照片时间有误，该起不成立"}
-    )
-    assert done.status_code == 302
+    total_before, rank_before = before.total, before.rank
+    reason = "督查照片时间有误，该起不成立"
+    assert correct_dw03(admin, round_id, ids["gusu"], reason).status_code == 302
     db.session.expire_all()
     after = db.session.scalar(select(RoundResult).where(RoundResult.district_id == ids["gusu"]))
-    assert after.total > total_before and after.rank == 1  # now level with 园区 at full marks
+    assert rank_before == 2 and after.total > total_before and after.rank == 1  # level with 园区
     correction = next(n for n in notices(round_id) if n.kind == "correction")
-    assert correction.serial == circular.serial + 1 and correction.supersedes_id == circular.id
+    letter = next(n for n in notices(round_id) if n.kind == "corrected_letter")
+
+    # Numbers: each document its own, from the year's sequence (the public one first).
+    assert correction.serial == circular.serial + 1 and letter.serial == correction.serial + 1
+    numbers = [
+        circular.doc_number,
+        correction.doc_number,
+        letter.doc_number,
+        final_letters[ids["gusu"]].doc_number,
+    ]
+    assert len(set(numbers)) == 4
+
+    # Supersession: the correction replaces the circular, the corrected letter 姑苏's final letter.
+    assert correction.supersedes_id == circular.id and letter.supersedes_id == final_letters[ids["gusu"]].id
     assert db.session.get(Notice, circular.id).superseded_by_id == correction.id
+    assert db.session.get(Notice, final_letters[ids["gusu"]].id).superseded_by_id == letter.id
+    assert db.session.get(Notice, final_letters[ids["sip"]].id).superseded_by_id is None
     assert correction.district_id is None  # every district reads the corrected ranking
-    text = text_of(pdf_of(correction))
-    (ARTIFACTS / "correction.pdf").write_bytes(pdf_of(correction))
-    assert circular.doc_number in text and "更正" in text and "督查照片时间有误" in text
-    assert format(total_before.normalize(), "f") in text and format(after.total.normalize(), "f") in text
+    assert (
+        letter.district_id == ids["gusu"]
+        and letter.stage == "final"
+        and letter.kind_label == "考核结果更正告知书"
+    )
+
+    # The public correction: the circular's columns only — no indicator, no reason.
+    public = text_of(pdf_of(correction))
+    flat = public.replace("\n", "")
+    assert circular.doc_number in public and "更正" in public and "姑苏区" in public
+    for secret in ("DW03", "着装风纪", "执勤着装", reason, "督查照片"):
+        assert secret not in flat
+    total = format(total_before.normalize(), "f"), format(after.total.normalize(), "f")
+    assert f"姑苏区 {total[0]} {total[1]} {rank_before} {after.rank}" in public  # 更正情况
+    assert f"{after.rank} 姑苏区" in public and "1 苏州工业园区" in public  # the corrected ranking
+    assert not uncovered(public)
+
+    # The corrected letter: 姑苏's final results, and what was corrected and why.
+    own = text_of(pdf_of(letter))
+    flat = own.replace("\n", "")
+    assert "考核结果更正告知书" in flat and "姑苏区城管执法部门" in own and "最终得分" in own
+    assert "DW03" in own and "着装风纪与文明执法" in flat and f"更正理由：{reason}" in flat
+    assert correction.doc_number in flat and final_letters[ids["gusu"]].doc_number in flat  # names both
+    old_line = next(
+        x for x in text_of(pdf_of(final_letters[ids["gusu"]])).splitlines() if x.startswith("DW03 ")
+    )
+    score_before = old_line.split()[-1]  # the superseded letter's final score
+    score_after = format(db.session.get(Indicator, dw03).max_points.normalize(), "f")  # the deduction falls
+    assert score_before != score_after
+    assert f"DW03 着装风纪与文明执法 {score_before} {score_after} {total[0]} {total[1]}" in own  # 更正事项
+    assert "申诉权利" not in own and not uncovered(own)
+    png_of(correction, "correction")
+    png_of(letter, "corrected-letter")
+
+    # Who may read which.
+    gusu, sip = client_as("liaison_gusu"), client_as("liaison_sip")
+    assert gusu.get(f"/notices/{letter.id}.pdf").status_code == 200
+    assert sip.get(f"/notices/{letter.id}.pdf").status_code == 404
+    assert sip.get(f"/notices/{correction.id}.pdf").status_code == 200
+    assert client_as("leader").get(f"/notices/{letter.id}.pdf").status_code == 200
+    sip_page = sip.get(f"/rounds/{round_id}/districts/{ids['sip']}").get_data(as_text=True)
+    assert correction.title in sip_page and letter.title not in sip_page and letter.doc_number not in sip_page
+    assert letter.title in gusu.get(f"/rounds/{round_id}/districts/{ids['gusu']}").get_data(as_text=True)
+    assert letter.doc_number not in sip.get(f"/rounds/{round_id}").get_data(as_text=True)
+
+    # The reason is audited and told in-app to the city and 姑苏, not to 园区.
     audit = db.session.scalar(select(AuditRecord).where(AuditRecord.action == "result.correct"))
-    assert audit.after["reason"] == "督查照片时间有误，该起不成立"
-    limiter.seen.clear()
+    assert audit.after["reason"] == reason and audit.after["letter"] == letter.doc_number
+    told = {
+        u: db.session.scalars(
+            select(Notification.body).join(User, User.id == Notification.user_id).where(User.username == u)
+        ).all()
+        for u in ("liaison_gusu", "liaison_sip", "leader")
+    }
+    assert any(reason in body for body in told["liaison_gusu"]) and any(reason in b for b in told["leader"])
+    assert not any(reason in body for body in told["liaison_sip"])
     old = client_as().get(f"/verify?code={circular.verification_code}").get_data(as_text=True)
-    assert "已被更正通知取代" in old
+    assert "已被更正文件取代" in old
+
+
+def test_a_second_correction_supersedes_the_first_correction_and_corrected_letter(
+    app, demo, client_as
+) -> None:
+    round_id = run_round(client_as)
+    gusu = district_ids()["gusu"]
+    admin = client_as("admin")
+    assert correct_dw03(admin, round_id, gusu, "督查照片时间有误").status_code == 302
+    assert correct_dw03(admin, round_id, gusu, "原始照片复核后该起成立", present=True).status_code == 302
+    issued = notices(round_id)
+    first, second = [n for n in issued if n.kind == "correction"]
+    first_letter, second_letter = [n for n in issued if n.kind == "corrected_letter"]
+    assert second.supersedes_id == first.id and first.superseded_by_id == second.id
+    assert (
+        second_letter.supersedes_id == first_letter.id and first_letter.superseded_by_id == second_letter.id
+    )
+    current = [n for n in issued if n.superseded_by_id is None and n.stage != "verified"]
+    assert {(n.kind, n.district_id) for n in current} == {
+        ("correction", None),
+        ("corrected_letter", gusu),
+        ("letter", district_ids()["sip"]),
+    }
+    corrections = [first, second, first_letter, second_letter]
+    assert len({n.doc_number for n in corrections}) == 4
+    assert not {n.doc_number for n in corrections} & {n.doc_number for n in issued if n not in corrections}
+    assert "原始照片复核后该起成立" in text_of(pdf_of(second_letter)).replace("\n", "")
 
 
 def test_an_appeal_review_issues_a_decision_with_each_item(app, demo, client_as) -> None:
@@ -373,3 +477,20 @@ def test_an_appeal_review_issues_a_decision_with_each_item(app, demo, client_as)
     assert "DW03" in text and "检查前已整改" in text and "申诉成立" in text and "整改照片早于检查时间" in text
     assert client_as("liaison_gusu").get(f"/notices/{decision.id}.pdf").status_code == 200
     assert client_as("liaison_sip").get(f"/notices/{decision.id}.pdf").status_code == 404
+
+
+def test_the_verification_limit_is_shared_by_every_worker(app, demo) -> None:
+    """Counted in the database: a second worker (another app on the same database) sees the same
+    count, so spreading guesses over gunicorn workers or hosts gains nothing."""
+    from app import create_app
+
+    second_worker = create_app(dict(app.config))
+    limit = app.config["VERIFY_RATE_PER_MINUTE"]
+    first = app.test_client()
+    for _ in range(limit):
+        assert first.get("/verify?code=ZZZZ-ZZZZ-ZZZZ").status_code == 404
+    other = second_worker.test_client()
+    assert other.get("/verify?code=ZZZZ-ZZZZ-ZZZZ").status_code == 429
+    elsewhere = second_worker.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert elsewhere.get("/verify?code=ZZZZ-ZZZZ-ZZZZ").status_code == 404

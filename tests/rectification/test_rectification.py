@@ -116,3 +116,24 @@ def test_an_open_rectification_shows_in_the_next_round(app, demo, client_as) -> 
     rounds = sorted(db.session.scalars(select(TaskRecord.round_id).distinct()))
     overview = client_as("admin").get(f"/rounds/{rounds[-1]}").get_data(as_text=True)
     assert "上期整改待整改" in overview
+
+
+def test_the_rectification_process_diagram_is_shown_to_those_who_see_the_district(
+    app, demo, client_as
+) -> None:
+    round_id = complete_round(client_as, ["gusu", "sip"], {"gusu": UNRECTIFIED})
+    ids = district_ids()
+    item = rectification()
+    url = f"/rounds/{round_id}/instances/{item.instance_id}/diagram"
+    for who in ("liaison_gusu", "inspector1", "admin", "ops"):
+        response = client_as(who).get(url)
+        assert response.status_code == 200, who
+        body = response.get_json()
+        assert "rectification" in body["xml"] and body["active"] == ["submit_rectification"], who
+    assert client_as("liaison_sip").get(url).status_code == 404
+    assert (
+        client_as("admin").get(f"/rounds/{round_id + 1}/instances/{item.instance_id}/diagram").status_code
+        == 404
+    )
+    page = client_as("liaison_gusu").get(f"/rounds/{round_id}/districts/{ids['gusu']}").get_data(as_text=True)
+    assert f'data-url="{url}"' in page and "整改" in page

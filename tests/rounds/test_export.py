@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 from openpyxl import load_workbook
@@ -12,23 +11,10 @@ from sqlalchemy import select
 from app.accounts.models import ApiToken
 from app.db import db
 from app.rounds.models import RoundResult
-from tests.helpers import complete_round, district_ids, issue_round, occurrence
+from tests.helpers import complete_round, district_ids, integration_token, issue_round, occurrence
 
 pytestmark = pytest.mark.db
-TOKEN = re.compile(r"szcg_[A-Za-z0-9_-]+")
 LOSS = {"f_DW03_present": "1", **occurrence("DW03", 1, "着装不规范", "superior"), "reason_DW03": "省厅督查"}
-
-
-def admin_token(admin, scopes: list[str]) -> str:
-    user_id = str(db.session.scalar(select(ApiToken.user_id).limit(1)) or 1)
-    page = admin.post(
-        "/admin/tokens",
-        data={"user_id": user_id, "name": "综合考核系统", "days": "30", "scopes": scopes},
-        follow_redirects=True,
-    ).get_data(as_text=True)
-    match = TOKEN.search(page)
-    assert match, page[:2000]
-    return match.group(0)
 
 
 def test_nothing_is_exported_before_publication(app, demo, client_as) -> None:
@@ -36,7 +22,7 @@ def test_nothing_is_exported_before_publication(app, demo, client_as) -> None:
     issue_round(admin)
     response = admin.get("/rounds/1/export.csv")
     assert response.status_code == 409 and "尚未发布" in response.get_data(as_text=True)
-    token = admin_token(admin, ["export"])
+    token = integration_token(admin)
     api = app.test_client().get("/api/rounds/1/export", headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 409 and api.get_json()["error"] == "conflict"
 
@@ -60,7 +46,7 @@ def test_a_published_round_exports_as_csv_excel_and_json(app, demo, client_as) -
     assert rows[1][:4] == ("区代码", "区", "名次", "总分")
     assert rows[3][1] == "姑苏区" and rows[3][3] == float(gusu.total)
 
-    token = admin_token(admin, ["export"])
+    token = integration_token(admin)
     api = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     body = api.get(f"/api/rounds/{round_id}/export", headers=headers).get_json()

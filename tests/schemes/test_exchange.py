@@ -549,3 +549,20 @@ def test_validate_survives_garbage_from_json() -> None:
         "指标 A01 的上级指标 ['A'] 不存在",
         "指标 A 分值 10 与下级指标分值合计 5 不符",  # A01 no longer counts under A
     ]
+
+
+def test_a_json_file_nested_too_deep_or_with_absurd_numbers_is_refused_with_messages(
+    draft: SchemeData,
+) -> None:
+    from app.schemes.forms import read_upload
+
+    with pytest.raises(SchemeDataError) as deep:
+        read_upload("细则.json", ("[" * 5000 + "]" * 5000).encode())
+    assert deep.value.errors == ["文件的 JSON 嵌套超过 20 层，考核细则不会嵌套这么深"]
+    payload = to_json(draft)
+    payload["total_points"] = "9e999999999"
+    payload["indicators"][0]["max_points"] = "1e999999999"
+    with pytest.raises(SchemeDataError) as huge:
+        read_upload("细则.json", json.dumps(payload).encode())
+    assert "分值「9E+999999999」过大（须小于 1000000）" in huge.value.errors[0]
+    assert any("分值「1E+999999999」过大" in e for e in huge.value.errors)

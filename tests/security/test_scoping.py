@@ -2,80 +2,35 @@
 
 from __future__ import annotations
 
-import io
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from PIL import Image
 from sqlalchemy import select
 
+from app.accounts.models import User
+from app.accounts.operations import create_api_token, create_user
+from app.api.routes import ENDPOINT_SCOPES
 from app.db import db
-from app.evidence.models import EvidenceFile
-from app.notices.operations import issue_notice
-from app.rounds.models import DistrictAssessment, Round
-from app.schemes.models import Indicator
-from tests.helpers import district_ids, full_marks, issue_round, occurrence, task_of
+from app.demo import DEMO_PASSWORD
+from tests.conftest import Browser
 
 pytestmark = pytest.mark.db
 
 ANON = "anonymous"
 USERS = [ANON, "liaison_wujiang", "liaison_gusu", "inspector1", "leader", "ops", "admin"]
 CITY = {"inspector1", "leader", "ops", "admin"}
+CASE = CITY - {"ops"}  # 运维 runs the system and reads no district's case files
 LOGGED_IN = set(USERS) - {ANON}
 REFUSED = {401, 403, 404}
-
-
-def jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (32, 32), "white").save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def world(app, demo, client_as):
-    """A round where 姑苏区 has submitted its self-report with a photo; verification is open."""
-    ids = district_ids()
-    issue_round(client_as("admin"))
-    gusu = client_as("liaison_gusu")
-    record = task_of("self_report", ids["gusu"])
-    response = gusu.post(
-        f"/tasks/{record.id}",
-        data=full_marks(
-            {
-                "action": "submit",
-                **occurrence("DW03", 1, "着装不规范"),
-                "reason_DW03": "着装不规范",
-                "evidence_DW03": (io.BytesIO(jpeg()), "着装.jpg"),
-            }
-        ),
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 302
-    round_ = db.session.scalar(select(Round))
-    assessment = db.session.scalar(
-        select(DistrictAssessment).where(DistrictAssessment.district_id == ids["gusu"])
-    )
-    with app.app_context(), db.transaction() as session:
-        letter = issue_notice(
-            session,
-            None,
-            "letter",
-            session.get(Round, round_.id),
-            session.get(DistrictAssessment, assessment.id),
-            "verified",
-        )
-        notice_id = letter.id
-    return {
-        "round": round_.id,
-        "gusu": ids["gusu"],
-        "wujiang": ids["wujiang"],
-        "instance": assessment.instance_id,
-        "task": task_of("verification", ids["gusu"]).id,
-        "evidence": db.session.scalar(select(EvidenceFile.id)),
-        "scheme": round_.scheme_id,
-        "indicator": db.session.scalar(select(Indicator.id).where(Indicator.code == "ZF0301")),
-        "user": 2,
-        "notice": notice_id,
-    }
+# Identities beside the signed-in users: bearer tokens (which reach only the API endpoints their
+# scopes name, and no page), and a session cookie copied before its owner signed out.
+TOKENS = {
+    "token:liaison_gusu": ("liaison_gusu", {"tasks", "rounds"}),
+    "token:admin": ("admin", {"tasks", "rounds"}),
+    "token:integration": ("zhkh_export", {"export"}),
+}
+REPLAYED = "replayed:admin"
 
 
 # (method, url template, who may pass). Every rule of the URL map must appear here.
@@ -96,7 +51,7 @@ def access_table(w: dict) -> list[tuple[str, str, str, set[str]]]:
         ("accounts.create_token", "POST", "/admin/tokens", {"admin"}),
         ("rounds.cancel", "POST", f"/rounds/{r}/cancel", {"admin"}),
         ("rounds.export", "GET", f"/rounds/{r}/export.csv", {"admin", "leader"}),
-        ("api.export_round", "GET", f"/api/rounds/{r}/export", LOGGED_IN),
+        ("api.export_round", "GET", f"/api/rounds/{r}/export", LOGGED_IN | {"zhkh_export"}),
         ("calendar.index", "GET", "/admin/calendar", {"admin"}),
         ("notifications.index", "GET", "/notifications", LOGGED_IN),
         ("notifications.read", "POST", "/notifications/1/read", LOGGED_IN),
@@ -110,7 +65,7 @@ def access_table(w: dict) -> list[tuple[str, str, str, set[str]]]:
         ("notices.progress", "GET", f"/rounds/{r}/notices/progress", CITY),
         ("notices.retry", "POST", f"/rounds/{r}/notices/retry", {"admin"}),
         ("notices.verify", "POST", "/verify", set(USERS)),  # public and rate-limited; see the notice tests
-        ("notices.download", "GET", f"/notices/{w['notice']}.pdf", CITY - {"leader"} | {"liaison_gusu"}),
+        ("notices.download", "GET", f"/notices/{w['notice']}.pdf", {"inspector1", "admin", "liaison_gusu"}),
         ("deadlines.retry_outbox", "POST", "/admin/jobs/outbox/retry", {"admin", "ops"}),
         ("deadlines.extend", "GET", f"/tasks/{t}/deadline", {"admin"}),
         ("deadlines.extend", "POST", f"/tasks/{t}/deadline", {"admin"}),
@@ -130,9 +85,9 @@ def access_table(w: dict) -> list[tuple[str, str, str, set[str]]]:
         ("rounds.diagram", "GET", f"/rounds/{r}/instances/{w['instance']}/diagram", CITY | {"liaison_gusu"}),
         ("rounds.annual", "GET", "/rounds/annual/2026", LOGGED_IN),
         ("rounds.results", "GET", f"/rounds/{r}/results", {"admin"}),
-        ("rounds.district", "GET", f"/rounds/{r}/districts/{w['gusu']}", CITY | {"liaison_gusu"}),
-        ("evidence.download", "GET", f"/evidence/{w['evidence']}", CITY | {"liaison_gusu"}),
-        ("evidence.view", "GET", f"/evidence/{w['evidence']}/view", CITY | {"liaison_gusu"}),
+        ("rounds.district", "GET", f"/rounds/{r}/districts/{w['gusu']}", CASE | {"liaison_gusu"}),
+        ("evidence.download", "GET", f"/evidence/{w['evidence']}", CASE | {"liaison_gusu"}),
+        ("evidence.view", "GET", f"/evidence/{w['evidence']}/view", CASE | {"liaison_gusu"}),
         ("api-docs.openapi_json", "GET", "/api/openapi.json", set(USERS)),
         ("api.token", "POST", "/api/auth/token", set()),  # credentials decide; tested in the API tests
         ("api.list_tasks", "GET", "/api/tasks", LOGGED_IN),
@@ -184,24 +139,82 @@ def _refused(response) -> bool:
     return response.status_code == 302 and "/login" in response.headers.get("Location", "")
 
 
-def test_every_route_refuses_the_wrong_role_or_district(world, client_as) -> None:
-    clients = {name: client_as(None if name == ANON else name) for name in USERS}
-    clients[ANON].refresh_token("/login")  # a valid CSRF token, so the login check is what refuses
+class Identity:
+    """Who sends the request: a signed-in browser, a bearer token (riding on an anonymous browser
+    that holds a valid CSRF token, so the login check is what refuses a page), or a cookie replayed
+    after its owner signed out."""
+
+    def __init__(self, browser: Browser, bearer: str = "") -> None:
+        self.browser, self.bearer = browser, bearer
+        # An API client sends no cookie (with one, Flask-Login's strong session protection would
+        # read the request as a tampered session before looking at the token).
+        self.api_client = browser.client.application.test_client()
+
+    def send(self, method: str, url: str) -> Any:
+        headers = {"Authorization": f"Bearer {self.bearer}"} if self.bearer else {}
+        if self.bearer and url.startswith("/api/"):
+            if method == "GET":
+                return self.api_client.get(url, headers=headers)
+            return self.api_client.post(url, json={"values": {}}, headers=headers)
+        if method == "GET":
+            return self.browser.client.get(url, headers=headers)
+        if url.startswith("/api/"):
+            if self.browser.token and not self.bearer:
+                headers["X-CSRFToken"] = self.browser.token
+            return self.browser.client.post(url, json={"values": {}}, headers=headers)
+        return self.browser.post(url, data={}, headers=headers)
+
+
+def identities(app, client_as) -> dict[str, tuple[Identity, Callable[[str, set[str]], bool]]]:
+    """Each identity with the rule that says whether it may pass a row (endpoint, who may pass)."""
+    anonymous = client_as(None)
+    anonymous.refresh_token("/login")
+    out: dict[str, tuple[Identity, Callable[[str, set[str]], bool]]] = {}
+    for name in USERS:
+        browser = anonymous if name == ANON else client_as(name)
+        out[name] = (Identity(browser), lambda _endpoint, allowed, name=name: name in allowed)
+    with db.transaction() as session:
+        admin = session.scalar(select(User).where(User.username == "admin"))
+        integration = create_user(session, admin, "zhkh_export", "综合考核接口", "integration", "")
+        _token, export_plain = create_api_token(session, admin, integration, "综合考核", 30, ["export"])
+    for name, (owner, scopes) in TOKENS.items():
+        if owner == "zhkh_export":
+            plain = export_plain
+        else:
+            answer = app.test_client().post(
+                "/api/auth/token", json={"username": owner, "password": DEMO_PASSWORD}
+            )
+            plain = answer.get_json()["token"]
+
+        def token_may(
+            endpoint: str, allowed: set[str], owner: str = owner, scopes: set[str] = scopes
+        ) -> bool:
+            if allowed == set(USERS):
+                return True  # public
+            needed = ENDPOINT_SCOPES.get(endpoint)
+            return needed in scopes and owner in allowed
+
+        out[name] = (Identity(anonymous, plain), token_may)
+    signed_out = client_as("admin")
+    replayed = Browser(app.test_client())
+    replayed.client.set_cookie("session", signed_out.client.get_cookie("session").value)
+    replayed.token = signed_out.token
+    signed_out.post("/logout")
+    out[REPLAYED] = (Identity(replayed), lambda _endpoint, allowed: ANON in allowed)
+    return out
+
+
+def test_every_route_refuses_the_wrong_role_district_token_or_replayed_cookie(app, world, client_as) -> None:
+    who = identities(app, client_as)
     for endpoint, method, url, allowed in access_table(world):
         if endpoint in ("accounts.logout", "api.token", "accounts.login", "notices.verify"):
             continue
-        for name in USERS:
-            client = clients[name]
-            if method == "POST" and name in allowed:
+        for name, (identity, may) in who.items():
+            passes = may(endpoint, allowed)
+            if method == "POST" and passes:
                 continue  # the allowed POSTs change state; their own tests cover them
-            if method == "GET":
-                response = client.get(url)
-            elif url.startswith("/api/"):
-                headers = {"X-CSRFToken": client.token} if client.token else {}
-                response = client.client.post(url, json={"values": {}}, headers=headers)
-            else:
-                response = client.post(url, data={})
-            if name in allowed:
+            response = identity.send(method, url)
+            if passes:
                 if method == "GET":
                     assert not _refused(response), f"{name} refused {method} {url}: {response.status_code}"
             else:
