@@ -38,6 +38,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     db.bind(app.config["DATABASE_URL"])
     processes.init(app.config["BPMN_DIR"])
+    register_process_handlers()
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -84,3 +85,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
         start_scheduler(app)
     return app
+
+
+def register_process_handlers() -> None:
+    """Each process's handler, from the area that owns the process (app/processes/registry.py)."""
+    from app.processes.registry import registry
+    from app.rectification.process import HANDLER as rectification
+    from app.rounds.district_process import HANDLER as district
+    from app.rounds.round_process import HANDLER as round_
+
+    for handler in (district, round_, rectification):
+        registry.register(handler)

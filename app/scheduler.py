@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,11 +28,11 @@ from app.notices.jobs import run_pending
 from app.notices.sweeping import sweep_orphan_notices
 from app.notifications.outbox import deliver_pending
 from app.processes import store
-from app.rounds.services import ProcessServices, after_instance_step
+from app.processes.runtime import ProcessRun
 from workflows import clock
 from workflows.runner import fire_due_timers
-from workflows.scheduler import FIRED, GONE, NOT_DUE, DeadlineScheduler, Timing, fire_recorded
-from workflows.store import ProcessInstance, SchedulerRun
+from workflows.scheduler import FIRED, GONE, NOT_DUE, DeadlineScheduler, Timing, fire_recorded, prune_runs
+from workflows.store import ProcessInstance
 
 log = logging.getLogger("szcg.scheduler")
 
@@ -47,11 +47,11 @@ def fire_instance(session: Session, instance_id: int) -> str:
         return GONE
     if instance.next_timer_at > clock.now():
         return NOT_DUE
-    services = ProcessServices(session, None)
-    instance, wf, definition = store().load(session, instance_id, services)
+    run = ProcessRun(session, None)
+    instance, wf, definition = run.load(instance_id)
     if not fire_due_timers(wf):
         return NOT_DUE
-    after_instance_step(session, services, instance, wf, definition)
+    run.step_done(instance, wf, definition)
     return FIRED
 
 
@@ -76,10 +76,8 @@ def fire_overdue(limit: int = 1000) -> int:
     return fired
 
 
-def prune_runs(session: Session) -> str:
-    removed = session.execute(
-        delete(SchedulerRun).where(SchedulerRun.started_at < clock.now() - RUN_RETENTION)
-    ).rowcount
+def prune_old_runs(session: Session) -> str:
+    removed = prune_runs(session, RUN_RETENTION)
     return f"清理 {removed} 条运行记录" if removed else ""
 
 
@@ -131,7 +129,7 @@ def build_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:
         "outbox", "外发通知（邮件等）", config["OUTBOX_POLL_SECONDS"], in_app(deliver_pending)
     )
     scheduler.add_periodic("notices", "生成通报与告知书", config["NOTICE_POLL_SECONDS"], in_app(run_pending))
-    scheduler.add_periodic("prune_runs", "清理运行记录", 3600, in_transaction(prune_runs))
+    scheduler.add_periodic("prune_runs", "清理运行记录", 3600, in_transaction(prune_old_runs))
     scheduler.add_periodic("sweep_files", "清理无主文件", 300, in_transaction(sweep_files))
     return scheduler
 

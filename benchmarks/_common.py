@@ -8,16 +8,13 @@ synchronous=NORMAL). Nothing here is timed.
 from __future__ import annotations
 
 import logging
-import re
 import statistics
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -27,9 +24,9 @@ from app.accounts.passwords import hash_password
 from app.db import db
 from app.districts.models import District
 from app.migrations import upgrade
+from tests.csrf_client import Browser
 
 PASSWORD = "Bench#2026pass"
-CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
 DEADLINES = {
     "self_report": {"kind": "days", "days": 7},
     "verification": {"kind": "days", "days": 7},
@@ -97,41 +94,11 @@ def add_user(session: Session, username: str, role: str, district_id: int | None
     return user
 
 
-class Browser:
-    """A logged-in test client that carries the page's CSRF token like a real browser."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-        self.token = ""
-
-    def refresh_token(self, url: str) -> None:
-        page = self.client.get(url).get_data(as_text=True)
-        match = CSRF_META.search(page)
-        if not match:
-            raise RuntimeError(f"{url} has no CSRF token")
-        self.token = match.group(1)
-
-    def login(self, username: str, password: str = PASSWORD) -> None:
-        self.refresh_token("/login")
-        response = self.client.post(
-            "/login", data={"username": username, "password": password, "csrf_token": self.token}
-        )
-        if response.status_code != 302:
-            raise RuntimeError(f"login as {username} failed: {response.status_code}")
-        self.refresh_token("/tasks")
-
-    def get(self, url: str, **kwargs: Any) -> Any:
-        return self.client.get(url, **kwargs)
-
-    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        payload = dict(data or {})
-        payload.setdefault("csrf_token", self.token)
-        return self.client.post(url, data=payload, **kwargs)
-
-
 def logged_in(app: Flask, username: str) -> Browser:
     browser = Browser(app.test_client())
-    browser.login(username)
+    response = browser.login(username, PASSWORD)
+    if response.status_code != 302:
+        raise RuntimeError(f"login as {username} failed: {response.status_code}")
     return browser
 
 

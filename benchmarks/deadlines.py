@@ -32,9 +32,9 @@ from app.audit.models import AuditRecord
 from app.db import db
 from app.demo import seed_default_scheme
 from app.processes import store
+from app.processes.runtime import ProcessRun
 from app.rounds.issuing import issue_round
 from app.rounds.models import DistrictAssessment
-from app.rounds.services import ProcessServices, after_instance_step
 from app.scheduler import start_scheduler
 from app.tasks.models import TaskRecord
 from benchmarks._common import DEADLINES, add_districts, add_user, bench_app
@@ -73,10 +73,10 @@ def move(task_id: int, instance_id: int, due: object) -> None:
         record = session.get(TaskRecord, task_id)
         assert record is not None
         store().lock(session, instance_id)
-        services = ProcessServices(session, None)
-        instance, wf, definition = store().load(session, instance_id, services)
+        run = ProcessRun(session, None)
+        instance, wf, definition = run.load(instance_id)
         move_timer(wf, record.task_id, due)  # type: ignore[arg-type]
-        after_instance_step(session, services, instance, wf, definition)
+        run.step_done(instance, wf, definition)
 
 
 def main() -> None:

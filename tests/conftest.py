@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,16 +10,32 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.db import db
-from app.demo import DEMO_PASSWORD, seed_demo
+from app.demo import seed_demo
 from app.migrations import upgrade
 from app.models import Base
+from tests.csrf_client import CSRF_META as CSRF_META  # re-exported for older imports
+from tests.csrf_client import Browser
+from tests.ownership import watching
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def _one_owner_per_table() -> Iterator[None]:
+    """Every write during the test comes from the area that owns the table (tests/ownership.py)."""
+    with watching() as watch:
+        yield
+    if os.environ.get("OWNERSHIP_REPORT"):
+        with open(os.environ["OWNERSHIP_REPORT"], "a", encoding="utf-8") as out:
+            out.writelines(v + "\n" for v in watch.violations)
+        return
+    assert not watch.violations, "writes outside the owning area:\n" + "\n".join(
+        sorted(set(watch.violations))
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -94,40 +109,6 @@ def demo(app: Flask) -> None:
     """Districts, accounts and the 2026 scheme, without a round."""
     with app.app_context(), db.transaction() as session:
         seed_demo(session, with_round=False)
-
-
-CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
-
-
-class Browser:
-    """A logged-in test client that carries the page's CSRF token like a real browser."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-        self.token = ""
-
-    def refresh_token(self, url: str = "/login") -> None:
-        page = self.client.get(url).get_data(as_text=True)
-        match = CSRF_META.search(page)
-        assert match, "page has no CSRF token"
-        self.token = match.group(1)
-
-    def login(self, username: str, password: str = DEMO_PASSWORD) -> Any:
-        self.refresh_token("/login")
-        response = self.client.post(
-            "/login", data={"username": username, "password": password, "csrf_token": self.token}
-        )
-        if response.status_code == 302:
-            self.refresh_token(response.headers["Location"])
-        return response
-
-    def get(self, url: str, **kwargs: Any) -> Any:
-        return self.client.get(url, **kwargs)
-
-    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        payload = dict(data or {})
-        payload.setdefault("csrf_token", self.token)
-        return self.client.post(url, data=payload, **kwargs)
 
 
 @pytest.fixture

@@ -108,7 +108,8 @@ def complete_round(
     client_as("leader").post(f"/tasks/{task_of('approval').id}", data={"decision": "approve", "comment": ""})
     db.session.expire_all()
     round_ = db.session.scalar(select(Round).order_by(Round.id.desc()))
-    assert round_ is not None and round_.is_published
+    assert round_ is not None
+    assert round_.is_published
     return round_.id
 
 

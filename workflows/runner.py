@@ -256,6 +256,18 @@ class InstanceStore:
         wf = self.library.loads(instance.state, services)
         return instance, wf, self.definition_for(session, instance.definition_id)
 
+    def cancel(self, session: Session, instance_id: int) -> bool:
+        """Stop a running instance for good: no pending timer (its deadlines never fire, and the
+        scheduler is told in this transaction). False if it was not running."""
+        self.lock(session, instance_id)
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None or instance.status != "running":
+            return False
+        now = clock.now()
+        instance.status, instance.completed_at, instance.next_timer_at = "cancelled", now, None
+        session.add(TimerChange(instance_id=instance_id, created_at=now))
+        return True
+
     def save(self, session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> None:
         now = clock.now()
         instance.state = self.library.dumps(wf)

@@ -79,6 +79,13 @@ def run_record(
     )
 
 
+def prune_runs(session: Session, older_than: timedelta) -> int:
+    """Forget run records older than *older_than* (the jobs page shows recent ones)."""
+    return session.execute(
+        delete(SchedulerRun).where(SchedulerRun.started_at < clock.now() - older_than)
+    ).rowcount
+
+
 def fire_recorded(
     transaction: Transaction,
     fire: Callable[[Session, int], str],
@@ -117,11 +124,12 @@ class DeadlineScheduler:
         self.periodic: list[PeriodicJob] = []
         self.leading = False
         self._lock = threading.Lock()
+        # Firings get their own threads, so housekeeping (the lease above all) never waits behind a
+        # burst of deadlines, nor deadlines behind housekeeping.
+        self._pools = {"default": ThreadPoolExecutor(2), "timers": ThreadPoolExecutor(timing.workers)}
         self.scheduler = BackgroundScheduler(
             timezone=clock.SHANGHAI,
-            # Firings get their own threads, so housekeeping (the lease above all) never waits
-            # behind a burst of deadlines, nor deadlines behind housekeeping.
-            executors={"default": ThreadPoolExecutor(2), "timers": ThreadPoolExecutor(timing.workers)},
+            executors=dict(self._pools),
             # Never drop a late run: APScheduler's default grace of one second would skip a
             # deadline the process was too busy (or down) to fire on the dot.
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
@@ -144,7 +152,13 @@ class DeadlineScheduler:
         log.info("scheduler %s started, standing by for the lease", self.holder)
 
     def shutdown(self, release: bool = True) -> None:
-        self.scheduler.shutdown(wait=True)
+        # APScheduler's shutdown(wait=True) waits for running jobs while holding the lock that
+        # add_job takes: a job rescheduling a deadline at that moment deadlocked the shutdown
+        # (seen in the suite). Stop without waiting, then wait for the running jobs here, outside
+        # the lock (a job that adds a job now only queues it on the stopped scheduler).
+        self.scheduler.shutdown(wait=False)
+        for pool in self._pools.values():
+            pool.shutdown(wait=True)
         was_leading, self.leading = self.leading, False
         if release and was_leading:
             try:

@@ -13,6 +13,7 @@ from app.appeals.models import DECISION_LABELS, Appeal
 from app.audit.operations import record as audit
 from app.errors import Forbidden
 from app.rounds.models import DistrictAssessment
+from app.rounds.operations import mark_appealed, mark_confirmed
 from app.scoring.fact_forms import FactInput
 from app.scoring.models import IndicatorRevision
 from app.scoring.operations import record_review, summary
@@ -52,7 +53,7 @@ def appeals_of(session: Session, assessment_id: int) -> list[Appeal]:
 
 
 def confirm_results(session: Session, user_id: int, assessment: DistrictAssessment) -> None:
-    assessment.confirmed_at = clock.now()
+    mark_confirmed(assessment)
     audit(
         session,
         user_id,
@@ -71,7 +72,7 @@ def file_appeal(
     )
     session.add(appeal)
     session.flush()
-    assessment.appealed = True
+    mark_appealed(assessment)
     code = adjustment.revision.indicator.code
     audit(
         session,

@@ -14,8 +14,8 @@ from app.deadlines.settings import settings_of
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.notifications.operations import notify
 from app.processes import store
+from app.processes.runtime import ProcessRun
 from app.rounds.models import Round
-from app.rounds.services import ProcessServices, after_instance_step
 from app.tasks.models import TaskRecord
 from workflows import clock
 from workflows.runner import move_timer
@@ -54,13 +54,13 @@ def extend_deadline(
         raise ValidationFailed("延长截止时间失败，请检查标红的项目", errors)
 
     store().lock(session, task.instance_id)
-    services = ProcessServices(session, actor.id)
-    instance, wf, definition = store().load(session, task.instance_id, services)
+    run = ProcessRun(session, actor.id)
+    instance, wf, definition = run.load(task.instance_id)
     try:
         old_due = move_timer(wf, task.task_id, new_due)
     except LookupError as exc:
         raise Conflict("该任务已不在办理中，请刷新页面") from exc
-    after_instance_step(session, services, instance, wf, definition)
+    run.step_done(instance, wf, definition)
     session.refresh(task)
     round_ = session.get(Round, task.round_id)
     assert round_ is not None

@@ -14,11 +14,26 @@ from sqlalchemy.orm import Session
 
 from app.deadlines.models import Reminder
 from app.deadlines.recipients import task_holders
+from app.deadlines.settings import settings_of
 from app.notifications.operations import notify
+from app.rounds.models import Round
 from app.tasks.models import TaskRecord
 from workflows import clock
 
 BATCH = 200
+
+
+def plan_for_opened(session: Session, round_id: int, opened: Iterable[TaskRecord]) -> None:
+    """Reminders for every task that opened with a deadline, whichever process it belongs to, at
+    the hours its round's settings name."""
+    due = [task for task in opened if task.due_at is not None]
+    if not due:
+        return
+    round_ = session.get(Round, round_id)
+    assert round_ is not None
+    hours = settings_of(round_.deadline_settings)["reminder_hours"]
+    for task in due:
+        plan_reminders(session, task, hours)
 
 
 def plan_reminders(session: Session, task: TaskRecord, hours: Iterable[float]) -> int:

@@ -122,6 +122,7 @@ def circular_content(session: Session, round_: Round) -> CircularContent:
         ranking=ranking,
         main_deductions=main,
         rectification=rectification,
+        ranking_rule=round_.scheme.vetoed_rank_label,
     )
 
 

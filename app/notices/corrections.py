@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
@@ -24,8 +24,8 @@ from app.notices.models import Notice, NoticeJob
 from app.notices.operations import issue_notice
 from app.notices.render import CorrectedItem, CorrectionContent
 from app.notifications.operations import notify
-from app.rounds.models import DistrictAssessment, RoundResult
-from app.rounds.operations import compute_results, lock_round, scores_of
+from app.rounds.models import DistrictAssessment
+from app.rounds.operations import lock_round, replace_results, scores_of
 from app.schemes.models import Indicator
 from app.scoring.fact_forms import FactInput
 from app.scoring.operations import record_stage, signature
@@ -100,18 +100,8 @@ def correct_result(
         )
 
     record_stage(session, actor.id, assessment, indicator, "correct", facts, f"结果更正：{reason}")
-    old_results = {
-        r.district_id: (r.total, r.rank)
-        for r in session.scalars(select(RoundResult).where(RoundResult.round_id == round_id))
-    }
-    session.execute(delete(RoundResult).where(RoundResult.round_id == round_id))
-    session.add_all(compute_results(session, round_))
-    session.flush()
+    old_results, new_results = replace_results(session, round_)
     after = scores_of(session, round_, assessment)
-    new_results = {
-        r.district_id: (r.total, r.rank)
-        for r in session.scalars(select(RoundResult).where(RoundResult.round_id == round_id))
-    }
     first_level_names, ranking = ranking_of(session, round_)  # the recomputed results
     total_before, rank_before = old_results.get(district_id, (None, None))
     total_after, rank_after = new_results.get(district_id, (None, None))
@@ -131,6 +121,7 @@ def correct_result(
             rank_after=rank_after,
             ranking=ranking,
             first_level_names=first_level_names,
+            ranking_rule=round_.scheme.vetoed_rank_label,
         ),
         supersedes=superseded,
     )

@@ -18,6 +18,7 @@ from app.notices.models import KIND_LABELS, Notice
 from app.notices.numbering import doc_number, new_code, take_serial
 from app.notices.render import Document, render
 from app.rounds.models import DistrictAssessment, Round
+from app.rounds.operations import number_circular
 from workflows import clock
 
 TEMPLATES = {
@@ -33,7 +34,7 @@ def round_serial(session: Session, round_: Round) -> tuple[int, int]:
     """The round's circular number, taken by the first of its documents that needs it."""
     if round_.notice_serial is None:
         year = clock.local(clock.now()).year  # type: ignore[union-attr]
-        round_.notice_year, round_.notice_serial = year, take_serial(session, year)
+        number_circular(round_, year, take_serial(session, year))
     assert round_.notice_year is not None
     return round_.notice_year, round_.notice_serial
 

@@ -103,6 +103,8 @@ class CircularContent:
     ranking: list[RankingLine]
     main_deductions: list[tuple[str, str, int, Decimal]]  # code, name, districts, points lost
     rectification: list[str]
+    # How ranks were decided beyond the totals, stated under the table ("" states nothing more).
+    ranking_rule: str = ""
 
 
 @dataclass
@@ -137,6 +139,7 @@ class CorrectionContent:
     rank_after: int | None
     ranking: list[RankingLine]
     first_level_names: list[str]
+    ranking_rule: str = ""  # as in the circular it restates
 
 
 def _points(value: Decimal | None) -> str:

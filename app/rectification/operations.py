@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +9,8 @@ from sqlalchemy.orm import Session
 from app.audit.operations import record as audit
 from app.deadlines.recipients import stage_recipients
 from app.notifications.operations import notify
-from app.processes import RECTIFICATION_PROCESS, library, store
+from app.processes import RECTIFICATION_PROCESS, library
+from app.processes.runtime import ProcessRun
 from app.rectification.models import Rectification
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import results_of
@@ -36,10 +35,9 @@ def reasons_for(
     return reasons
 
 
-def order_rectifications(session: Session, actor_id: int | None, round_: Round, services: Any) -> int:
+def order_rectifications(run: ProcessRun, round_: Round) -> int:
     """At publication: one rectification process per district that must rectify."""
-    from app.rounds.services import after_instance_step  # services call back into this module
-
+    session, actor_id = run.session, run.actor_id
     ordered = 0
     definition = library().current_file(RECTIFICATION_PROCESS)
     days = current_app.config["RECTIFICATION_WORKING_DAYS"]
@@ -65,9 +63,8 @@ def order_rectifications(session: Session, actor_id: int | None, round_: Round, 
             "rectification_id": item.id,
             "deadline_rules": {"rectification": {"kind": "working_days", "days": days}},
         }
-        instance, wf = store().create(session, definition, data, services)
+        instance, _wf = run.start(definition, data)
         item.instance_id = instance.id
-        after_instance_step(session, services, instance, wf, definition)
         audit(
             session,
             actor_id,
@@ -141,3 +138,24 @@ def open_before(session: Session, round_: Round) -> dict[int, list[Rectification
         if row.round_id < round_.id:
             out.setdefault(row.district_id, []).append(row)
     return out
+
+
+# Transitions the rectification process reaches (its handler, app/rectification/process.py).
+
+
+def mark_overdue(item: Rectification) -> None:
+    item.overdue = True
+
+
+def mark_accepted(item: Rectification) -> None:
+    item.status, item.accepted_at = "accepted", clock.now()
+
+
+def follow_process(item: Rectification, ready: set[str]) -> None:
+    """The status the process's open step means: waiting for acceptance, or sent back."""
+    if item.status == "accepted":
+        return
+    if "review_rectification" in ready:
+        item.status = "submitted"
+    elif "submit_rectification" in ready and item.submitted_at is not None:
+        item.status = "returned"

@@ -3,7 +3,7 @@ its deadlines never fire; the reason is audited and the districts are told."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
@@ -13,9 +13,8 @@ from app.notifications.operations import notify
 from app.processes import store
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import lock_round
-from app.tasks.models import TaskRecord
+from app.tasks.projection import cancel_open_tasks
 from workflows import clock
-from workflows.store import ProcessInstance, TimerChange
 
 REASON_MAX = 500
 
@@ -40,19 +39,8 @@ def cancel_round(session: Session, actor: User, round_id: int, reason: str) -> R
         [round_.round_instance_id] if round_.round_instance_id else []
     )
     for instance_id in instance_ids:
-        store().lock(session, instance_id)
-        instance = session.get(ProcessInstance, instance_id)
-        if instance is None or instance.status != "running":
-            continue
-        instance.status = "cancelled"
-        instance.completed_at = clock.now()
-        instance.next_timer_at = None  # its deadlines must never fire
-        session.add(TimerChange(instance_id=instance_id))
-    session.execute(
-        update(TaskRecord)
-        .where(TaskRecord.round_id == round_id, TaskRecord.state == "ready")
-        .values(state="cancelled", completed_at=clock.now())
-    )
+        store().cancel(session, instance_id)  # its deadlines never fire
+    cancel_open_tasks(session, round_id)
     round_.status = "cancelled"
     round_.cancelled_at = clock.now()
     round_.cancel_reason = reason

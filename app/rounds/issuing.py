@@ -14,10 +14,10 @@ from app.deadlines.settings import SettingsError, validate_settings
 from app.districts.models import District
 from app.errors import ValidationFailed
 from app.processes import DISTRICT_PROCESS, ROUND_PROCESS, library, store
+from app.processes.runtime import ProcessRun
 from app.rounds.models import DistrictAssessment, Round
-from app.rounds.services import ProcessServices, after_instance_step
 from app.schemes.models import Scheme
-from workflows import clock
+from app.schemes.operations import freeze_version
 from workflows.deadlines import STAGES, DeadlineRuleError, validate_rule
 
 PERIOD = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
@@ -58,9 +58,7 @@ def issue_round(
         raise ValidationFailed("下发考核失败，请检查标红的项目", errors)
 
     assert scheme is not None
-    if scheme.locked_at is None:
-        # A round keeps the version it was issued with: from now on this version never changes.
-        scheme.locked_at = clock.now()
+    freeze_version(scheme)
     district_definition = library().current_file(DISTRICT_PROCESS)
     round_definition = library().current_file(ROUND_PROCESS)
     round_ = Round(
@@ -76,10 +74,9 @@ def issue_round(
     )
     session.add(round_)
     session.flush()
-    services = ProcessServices(session, actor.id)
-    instance, wf = store().create(session, round_definition, {"round_id": round_.id}, services)
+    run = ProcessRun(session, actor.id)
+    instance, _wf = run.start(round_definition, {"round_id": round_.id})
     round_.round_instance_id = instance.id
-    after_instance_step(session, services, instance, wf, round_definition)
 
     for district in sorted(districts, key=lambda d: d.sort_order):
         assessment = DistrictAssessment(round_id=round_.id, district_id=district.id)
@@ -91,9 +88,8 @@ def issue_round(
             "assessment_id": assessment.id,
             "deadline_rules": rules,
         }
-        instance, wf = store().create(session, district_definition, data, services)
+        instance, _wf = run.start(district_definition, data)
         assessment.instance_id = instance.id
-        after_instance_step(session, services, instance, wf, district_definition)
 
     audit(
         session,

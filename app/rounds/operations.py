@@ -45,7 +45,11 @@ def compute_results(session: Session, round_: Round) -> list[RoundResult]:
     totals = {str(a.district_id): s.total("final") for a, s in computed}
     first_level = {str(a.district_id): s.stages["final"].first_level for a, s in computed}
     code = round_.scheme.tie_break if round_.scheme.tie_break_label else None
-    ranks = rank(totals, (lambda key: -first_level[key][code]) if code else None)
+    # The scheme version decides (it is frozen once a round uses it), so a recomputation or a
+    # correction ranks a published round by the rule it was published under.
+    vetoed = {str(a.district_id) for a, s in computed if s.stages["final"].failed}
+    last = vetoed if round_.scheme.vetoed_rank_last else frozenset()
+    ranks = rank(totals, (lambda key: -first_level[key][code]) if code else None, last)
     return [
         RoundResult(
             round_id=round_.id,
@@ -159,3 +163,46 @@ def annual_rows(session: Session, rounds: Sequence[Round]) -> tuple[list[dict[st
         row["rank"] = ranks.get(str(row["district"].id))
     rows.sort(key=lambda r: (r["rank"] or 10**6, r["district"].sort_order))
     return rows, AGGREGATION_RULES.get(rule, rule)
+
+
+# Milestones of a district's assessment, recorded by the step that reaches them. The assessment
+# row is the rounds area's; scoring, appeals and the task forms call these instead of writing it.
+
+
+def mark_self_reported(assessment: DistrictAssessment) -> None:
+    assessment.self_submitted_at = clock.now()
+
+
+def mark_self_overdue(assessment: DistrictAssessment) -> None:
+    """逾期未报: the deadline closed the self-report (drafts counted as submitted)."""
+    assessment.self_overdue = True
+
+
+def mark_verified(assessment: DistrictAssessment, user_id: int) -> None:
+    """The inspector who verified is excluded (回避) from reviewing the district's appeals."""
+    assessment.verified_by, assessment.verified_at = user_id, clock.now()
+
+
+def mark_confirmed(assessment: DistrictAssessment) -> None:
+    assessment.confirmed_at = clock.now()
+
+
+def mark_appealed(assessment: DistrictAssessment) -> None:
+    assessment.appealed = True
+
+
+def number_circular(round_: Round, year: int, serial: int) -> None:
+    """The round's circular number, once taken, for the documents that carry it."""
+    round_.notice_year, round_.notice_serial = year, serial
+
+
+def replace_results(
+    session: Session, round_: Round
+) -> tuple[dict[int, tuple[Any, int]], dict[int, tuple[Any, int]]]:
+    """Recompute and store a round's results (after a correction); (old, new) total and rank per district."""
+    old = {r.district_id: (r.total, r.rank) for r in results_of(session, round_.id)}
+    session.execute(delete(RoundResult).where(RoundResult.round_id == round_.id))
+    session.add_all(compute_results(session, round_))
+    session.flush()
+    new = {r.district_id: (r.total, r.rank) for r in results_of(session, round_.id)}
+    return old, new

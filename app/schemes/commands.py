@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.db import db
 from app.schemes.exchange import SchemeDataError, to_json, to_workbook
-from app.schemes.forms import read_upload
+from app.schemes.forms import convert_imported_bands, read_upload
 from app.schemes.models import Scheme
 from app.schemes.operations import SchemeError, create_scheme, scheme_data
 
@@ -55,6 +55,7 @@ def scheme_import(path: str, activate: bool) -> None:
     content = Path(path).read_bytes()
     try:
         data = read_upload(Path(path).name, content)  # the same checks and messages as the page
+        notes, warnings = convert_imported_bands(data)
         with db.transaction() as session:
             scheme = create_scheme(session, None, data, status="active" if activate else "draft")
     except (SchemeDataError, SchemeError) as exc:
@@ -62,3 +63,7 @@ def scheme_import(path: str, activate: bool) -> None:
             click.echo(line, err=True)
         raise click.ClickException("导入失败，未导入任何内容") from exc
     click.echo(f"已导入 {scheme.year} {scheme.label}（{len(scheme.indicators)} 项指标）")
+    for line in notes:
+        click.echo(line)
+    for line in warnings:
+        click.echo(f"注意：{line}", err=True)

@@ -3,6 +3,10 @@
 The rules sub-form is plain named inputs (lists as ``items-0-label`` …) held in a "state" dict of
 strings, so that a refused submission is shown again exactly as typed. ``rules_from_state`` builds
 the rules dict; `app.scoring.rules.parse_rules` (called by the operation) judges it.
+
+Tiered bands typed the way published tables write them (0–60, 61–70) are converted here, where
+rules are entered (the editor and an imported file), never where stored rules are read back:
+see app.scoring.bands.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from app.schemes.exchange import (
     from_workbook,
     parse_decimal,
 )
+from app.scoring.bands import BandEntry, enter_bands
 from app.scoring.rules import FINDER_LABELS, FINDERS, METHODS
 
 RULE_METHODS = {**METHOD_LABELS, "manual": "手工录入扣分", "json": "高级：直接编辑 JSON"}
@@ -121,6 +126,19 @@ def read_upload(filename: str, content: bytes) -> SchemeData:
     except json.JSONDecodeError as exc:
         raise SchemeDataError([_json_error("文件", exc)]) from exc
     return from_json(payload)
+
+
+def convert_imported_bands(data: SchemeData) -> tuple[list[str], list[str]]:
+    """Convert published-style bands of a version being imported (in place); the notes on what
+    was converted and the warnings on gaps left, to show once the import has succeeded."""
+    notes: list[str] = []
+    warnings: list[str] = []
+    for indicator in data.indicators:
+        entry = enter_bands(indicator.rules, indicator.code)
+        indicator.rules = entry.rules
+        notes += entry.notes
+        warnings += entry.warnings
+    return notes, warnings
 
 
 def _json_error(what: str, exc: json.JSONDecodeError) -> str:
@@ -262,6 +280,12 @@ def rules_from_state(state: Mapping[str, Any]) -> dict[str, Any] | None:
     return rules
 
 
+def entered_rules(state: Mapping[str, Any], code: str, stored: dict[str, Any] | None) -> BandEntry:
+    """The rules the sub-form describes, published-style bands converted; *stored* (the
+    indicator's rules now) keeps bands that are re-submitted unchanged as they are."""
+    return enter_bands(rules_from_state(state), code.strip().upper(), stored)
+
+
 FINDER_CHOICES = [(f, FINDER_LABELS[f]) for f in FINDERS]
 
 
@@ -274,4 +298,5 @@ class ScoringSettingsForm(Form):
     rounding_mode = SelectField("舍入方式", choices=[])
     grade_bands = StringField("等次划分（占总分百分比的下限）", validators=[Length(max=200)])
     tie_break = SelectField("同分排序", choices=[])
+    vetoed_rank_last = BooleanField("一票否决（当期不达标）的单位排在其他单位之后")
     annual_rule = SelectField("年度汇总规则", choices=[])

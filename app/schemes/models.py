@@ -36,6 +36,10 @@ class Scheme(Base):
     tie_break: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # How the year's rounds combine for the comprehensive assessment (app/scoring/annual.py).
     annual_rule: Mapped[str] = mapped_column(String(20), default="mean_scaled")
+    # Whether units whose veto fails the period rank after all the others. New versions do; the
+    # versions that existed before the setting (migration 0012) keep ranking them by their total,
+    # so recomputing or correcting a round published on one never re-ranks it.
+    vetoed_rank_last: Mapped[bool] = mapped_column(Boolean, default=True)
 
     indicators: Mapped[list[Indicator]] = relationship(
         back_populates="scheme", order_by="Indicator.sort_order", cascade="all, delete-orphan"
@@ -56,6 +60,12 @@ class Scheme(Base):
         """同分排序规则 as stated on results pages; ``tie_break`` names a first-level code."""
         top = next((i for i in self.first_level if i.code == self.tie_break), None)
         return f"同分时{top.name}得分高者排名在前" if top else ""
+
+    @property
+    def vetoed_rank_label(self) -> str:
+        """The ranking rule for vetoed units as stated on results pages and the circular; empty
+        under the earlier rule (ranked by total), whose pages and circulars stay as they were."""
+        return "一票否决（当期不达标）的单位排在其他单位之后" if self.vetoed_rank_last else ""
 
     @property
     def first_level(self) -> list[Indicator]:

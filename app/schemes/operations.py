@@ -4,6 +4,7 @@ Changes inside a draft (its indicators) live in editing.py."""
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from app.schemes.exchange import (
 )
 from app.schemes.models import Indicator, Scheme
 from app.scoring.rules import RuleError, VetoRules, parse_rules, read_rules_document
+from workflows import clock
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_SCHEME_FILE = DATA_DIR / "scheme-2026.yaml"
@@ -176,7 +178,13 @@ def ensure_editable(scheme: Scheme) -> None:
 def clone_scheme(session: Session, actor_id: int, source: Scheme, year: int, label: str, name: str) -> Scheme:
     data = scheme_data(source)
     data.year, data.label, data.name = year, label.strip(), name.strip() or source.name
-    return create_scheme(session, actor_id, data, status="draft", cloned_from=source.id)
+    clone = create_scheme(session, actor_id, data, status="draft", cloned_from=source.id)
+    # The scoring settings travel with the indicators: a clone made to change one indicator must
+    # not quietly score, grade, break ties or aggregate the year differently. (Vetoed units ranking
+    # last is the rule of every new version.)
+    for setting in ("rounding_places", "rounding_mode", "grade_bands", "tie_break", "annual_rule"):
+        setattr(clone, setting, copy.deepcopy(getattr(source, setting)))
+    return clone
 
 
 def activate_scheme(session: Session, actor_id: int, scheme: Scheme) -> Scheme:
@@ -244,3 +252,10 @@ def load_default_scheme(session: Session, year: int, label: str, name: str) -> S
     if existing is not None:
         return existing
     return create_scheme(session, None, default_scheme_data(year, label, name), status="active")
+
+
+def freeze_version(scheme: Scheme) -> None:
+    """A round keeps the version it was issued with: from its first round on, it never changes
+    (changes go into a clone)."""
+    if scheme.locked_at is None:
+        scheme.locked_at = clock.now()

@@ -43,8 +43,9 @@ from app.schemes.forms import (
     IndicatorForm,
     RulesInputError,
     ScoringSettingsForm,
+    convert_imported_bands,
+    entered_rules,
     read_upload,
-    rules_from_state,
     state_from_form,
     state_from_rules,
     with_blank_rows,
@@ -52,6 +53,7 @@ from app.schemes.forms import (
 from app.schemes.models import Indicator, Scheme
 from app.schemes.scoring_settings import ROUNDING_LABELS, format_bands, update_scoring_settings
 from app.scoring.annual import AGGREGATION_RULES
+from app.scoring.bands import BandEntry
 
 bp = Blueprint("schemes", __name__, url_prefix="/schemes")
 CITY = tuple(sorted(CITY_ROLES))
@@ -99,13 +101,23 @@ def import_scheme() -> Any:
     upload = form.file.data
     try:
         data = read_upload(upload.filename or "", upload.read())
+        notes, warnings = convert_imported_bands(data)
         with db.transaction() as session:
             scheme = ops.create_scheme(session, current_user.id, data, status="draft")
     except (SchemeDataError, ops.SchemeError) as exc:
         flash(f"导入失败，未导入任何内容：共 {len(exc.errors)} 处错误，见下方列表", "danger")
         return index(form, exc.errors), 422
     flash(f"已导入 {scheme.year} {scheme.label}（{len(scheme.indicators)} 项指标），为草稿状态", "success")
+    _flash_bands(BandEntry(None, tuple(notes), tuple(warnings)))
     return _show(scheme)
+
+
+def _flash_bands(entry: BandEntry) -> None:
+    """What the administrator is told about entered bands: conversions made, gaps left."""
+    for note in entry.notes:
+        flash(note, "info")
+    for warning in entry.warnings:
+        flash(warning, "warning")
 
 
 @bp.route("/<int:scheme_id>")
@@ -165,6 +177,7 @@ def settings_form(scheme: Scheme) -> ScoringSettingsForm:
         form.grade_bands.data = format_bands(scheme)
         form.tie_break.data = scheme.tie_break or ""
         form.annual_rule.data = scheme.annual_rule
+        form.vetoed_rank_last.data = scheme.vetoed_rank_last
     return form
 
 
@@ -184,6 +197,7 @@ def settings(scheme_id: int) -> Any:
                 form.grade_bands.data or "",
                 form.tie_break.data or "",
                 form.annual_rule.data or "",
+                bool(form.vetoed_rank_last.data),
             ),
             "计分设置已保存",
         )
@@ -256,9 +270,10 @@ def _indicator_page(
         state, status = state_from_form(request.form), 422
     if form.validate_on_submit():
         try:
-            rules = None if group else rules_from_state(state)
+            stored = indicator.rules if indicator is not None else None
+            entry = BandEntry(None) if group else entered_rules(state, form.code.data or "", stored)
             with db.transaction() as session:
-                saved = save(session, form.values(rules))
+                saved = save(session, form.values(entry.rules))
         except RulesInputError as exc:
             errors["rules"] = str(exc)
             flash("请检查表单中标红的项目", "danger")
@@ -267,6 +282,7 @@ def _indicator_page(
             flash(exc.message, "danger")
         else:
             flash(f"指标 {saved.code} 已保存", "success")
+            _flash_bands(entry)
             return _show(scheme, saved)
     elif request.method == "POST":
         flash("请检查表单中标红的项目", "danger")

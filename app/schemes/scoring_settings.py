@@ -1,4 +1,5 @@
-"""The scoring settings of a scheme version: rounding, grade bands, tie-break, annual rule.
+"""The scoring settings of a scheme version: rounding, grade bands, tie-break, where vetoed units
+rank, annual rule.
 
 Kept beside operations.py (which holds the indicator edits) because they are one state change of
 their own; like every change to a version they are allowed on drafts only.
@@ -58,6 +59,7 @@ def update_scoring_settings(
     grade_bands: str,
     tie_break: str,
     annual_rule: str,
+    vetoed_rank_last: bool,
 ) -> Scheme:
     ensure_draft(scheme)
     errors: dict[str, str] = {}
@@ -82,18 +84,21 @@ def update_scoring_settings(
         "grade_bands": scheme.grade_bands,
         "tie_break": scheme.tie_break,
         "annual_rule": scheme.annual_rule,
+        "vetoed_rank_last": scheme.vetoed_rank_last,
     }
     scheme.rounding_places = rounding_places
     scheme.rounding_mode = rounding_mode
     scheme.grade_bands = bands
     scheme.tie_break = tie_break or None
     scheme.annual_rule = annual_rule
+    scheme.vetoed_rank_last = vetoed_rank_last
     after = {
         "rounding_mode": rounding_mode,
         "rounding_places": rounding_places,
         "grade_bands": bands,
         "tie_break": tie_break,
         "annual_rule": annual_rule,
+        "vetoed_rank_last": vetoed_rank_last,
     }
     audit(
         session,

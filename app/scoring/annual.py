@@ -2,13 +2,19 @@
 
 A monthly round assesses only the indicators due that month, so its maximum may be below the
 scheme total; every round is scaled to the scheme total before rounds are combined.
+
+The year's result is computed exactly (as a fraction) and rounded once, half-up: a Decimal
+division would round each quotient to the caller's context precision first, and a mean that lies
+exactly on a half cent (74.70 and 67.27 → 70.985) would then come out a cent low, or differ with
+the thread's decimal settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 
 QUARTER_ENDS = frozenset({3, 6, 9, 12})
 AGGREGATION_RULES = {
@@ -45,16 +51,30 @@ def annual_result(
     counted = sorted((r for r in rounds if r.maximum > 0), key=lambda r: r.period)
     if not counted:
         return None
+    total = Fraction(scheme_total)
     if rule == "mean_scaled":
-        value = sum((r.total / r.maximum for r in counted), Decimal(0)) / len(counted) * scheme_total
+        value = sum((Fraction(r.total) / Fraction(r.maximum) for r in counted), Fraction(0))
+        value = value / len(counted) * total
     elif rule == "pooled":
-        value = sum((r.total for r in counted), Decimal(0)) / sum((r.maximum for r in counted), Decimal(0))
-        value *= scheme_total
+        value = sum((Fraction(r.total) for r in counted), Fraction(0))
+        value = value / sum((Fraction(r.maximum) for r in counted), Fraction(0)) * total
     elif rule == "latest":
-        value = counted[-1].total / counted[-1].maximum * scheme_total
+        value = Fraction(counted[-1].total) / Fraction(counted[-1].maximum) * total
     else:
         raise ValueError(f"未知的年度汇总规则 {rule}")
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return round_half_up(value, places)
+
+
+def round_half_up(value: Fraction, places: int) -> Decimal:
+    """*value* rounded once to *places* decimals, halves away from zero, with exactly *places*
+    decimals (70.00, not 70). Integer arithmetic only, so no decimal context takes part."""
+    scaled = abs(value) * 10**places
+    units = scaled.numerator // scaled.denominator
+    if 2 * (scaled - units) >= 1:
+        units += 1
+    sign = "-" if value < 0 and units else ""
+    # Constructing a Decimal from text is exact whatever the context's precision.
+    return Decimal(f"{sign}{units}E{-places}")
 
 
 def annual_results(

@@ -13,7 +13,7 @@ Pure Python (no Flask, no SQLAlchemy): the application loads facts and the schem
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -187,20 +187,26 @@ def score_scheme(
         return SchemeScore(total, leaves, groups, *sums, tuple(vetoed), notes)
 
 
-def rank(totals: Mapping[str, Decimal], tie_break: Callable[[str], Any] | None = None) -> dict[str, int]:
+def rank(
+    totals: Mapping[str, Decimal],
+    tie_break: Callable[[str], Any] | None = None,
+    last: Collection[str] = frozenset(),
+) -> dict[str, int]:
     """Competition ranking (1, 1, 3) by total, highest first.
 
     `tie_break(key)` only orders equal totals, ascending (return e.g. the negated first-level
     score to prefer the higher one); units it separates get distinct ranks, units it cannot
-    separate share one. The result lists keys in rank order, ties by key, for stable output.
+    separate share one. Units in `last` (those whose veto failed the period, when the scheme says
+    so) rank after all the others, among themselves by the same rule, and never share a rank with
+    a unit outside `last`. The result lists keys in rank order, ties by key, for stable output.
     """
     secondary = tie_break or (lambda key: 0)
-    ordered = sorted(totals, key=lambda key: (-totals[key], secondary(key), key))
+    ordered = sorted(totals, key=lambda key: (key in last, -totals[key], secondary(key), key))
     ranks: dict[str, int] = {}
     rank_now = 0
-    previous: tuple[Decimal, object] | None = None
+    previous: tuple[bool, Decimal, object] | None = None
     for position, key in enumerate(ordered, start=1):
-        current = (totals[key], secondary(key))
+        current = (key in last, totals[key], secondary(key))
         if current != previous:
             rank_now, previous = position, current
         ranks[key] = rank_now

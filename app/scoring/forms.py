@@ -9,6 +9,7 @@ from typing import Any
 
 from app.errors import ValidationFailed
 from app.evidence.operations import PendingEvidence, attach, discard, evidence_of, store_uploads
+from app.rounds.operations import mark_self_reported, mark_verified
 from app.schemes.models import Indicator
 from app.scoring import engine
 from app.scoring.fact_forms import FactInput, describe_fields, occurrence_rows, parse_indicator, prefill
@@ -147,6 +148,8 @@ class SelfReportForm:
     def apply(self, ctx: TaskContext, clean: FactsInput, draft: bool) -> dict[str, Any]:
         assert ctx.assessment is not None
         save_self_report(ctx.session, ctx.user.id, ctx.assessment, clean.entries, draft)
+        if not draft:
+            mark_self_reported(ctx.assessment)
         attach(ctx.session, ctx.user.id, ctx.assessment, "self", clean.evidence)
         return {"self_report_submitted": True}
 
@@ -205,5 +208,7 @@ class VerificationForm:
     def apply(self, ctx: TaskContext, clean: FactsInput, draft: bool) -> dict[str, Any]:
         assert ctx.assessment is not None
         save_verification(ctx.session, ctx.user.id, ctx.assessment, clean.entries, draft)
+        if not draft:
+            mark_verified(ctx.assessment, ctx.user.id)
         attach(ctx.session, ctx.user.id, ctx.assessment, "verify", clean.evidence)
         return {"verified": True}

@@ -16,7 +16,6 @@ from app.scoring.fact_forms import FactInput
 from app.scoring.models import Fact, IndicatorRevision
 from app.scoring.outcomes import UNREPORTED
 from app.scoring.scores import assessed
-from workflows import clock
 
 # What one stage records for one indicator: the facts and the explanation.
 StageEntry = tuple[list[FactInput], str]
@@ -140,8 +139,6 @@ def save_self_report(
             continue
         _add_stage(session, user_id, assessment, indicator, "self", (facts, reason), draft)
         after[indicator.code] = summary(facts)
-    if not draft:
-        assessment.self_submitted_at = clock.now()
     audit(
         session,
         user_id,
@@ -167,9 +164,6 @@ def save_verification(
     for indicator, (facts, reason) in changes.items():
         _add_stage(session, user_id, assessment, indicator, "verify", (facts, reason), draft)
         after[indicator.code] = {"facts": summary(facts), "reason": reason}
-    if not draft:
-        assessment.verified_by = user_id
-        assessment.verified_at = clock.now()
     audit(
         session,
         user_id,
@@ -249,7 +243,6 @@ def close_overdue_self_report(session: Session, assessment: DistrictAssessment, 
         unreported = ([FactInput(UNREPORTED, description="逾期未报")], "逾期未报，按 0 分计")
         for indicator in empty:  # written by the deadline, not by a person
             _add_stage(session, None, assessment, indicator, "self", unreported, draft=False)
-    assessment.self_overdue = True
     audit(
         session,
         None,

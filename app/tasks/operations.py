@@ -17,8 +17,8 @@ from app.accounts.models import User
 from app.audit.operations import record as audit
 from app.errors import Conflict, Forbidden, NotFound
 from app.processes import store
+from app.processes.runtime import ProcessRun
 from app.rounds.models import DistrictAssessment, Round
-from app.rounds.services import ProcessServices, after_instance_step
 from app.tasks.context import Files, Payload, TaskContext, UploadSettings
 from app.tasks.models import ROLE_POOLS, TaskRecord
 from app.tasks.registry import form_for
@@ -207,8 +207,8 @@ def complete_task(
     ctx = build_context(session, user, record, uploads)
     clean = form.parse(ctx, payload, files, draft=False)
 
-    services = ProcessServices(session, user.id)
-    instance, wf, definition = store().load(session, record.instance_id, services)
+    run = ProcessRun(session, user.id)
+    instance, wf, definition = run.load(record.instance_id)
     try:
         task = find_ready_task(
             wf, record.task_id, Actor(user.id, user.role, user.district_id), record.district_id
@@ -220,7 +220,7 @@ def complete_task(
     if record.claimed_by is None:
         record.claimed_by = user.id
         record.claimed_at = clock.now()
-    after_instance_step(session, services, instance, wf, definition, completed_by=user.id)
+    run.step_done(instance, wf, definition, completed_by=user.id)
     audit(
         session,
         user.id,

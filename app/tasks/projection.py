@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.tasks.models import LANE_POOLS, TaskRecord
@@ -81,3 +81,25 @@ def sync_tasks(
             record.completed_at = now
     session.flush()
     return new_ready
+
+
+def cancel_open_tasks(session: Session, round_id: int) -> int:
+    """A cancelled round's open tasks leave every inbox (its processes were stopped)."""
+    return session.execute(
+        update(TaskRecord)
+        .where(TaskRecord.round_id == round_id, TaskRecord.state == "ready")
+        .values(state="cancelled", completed_at=clock.now())
+    ).rowcount
+
+
+def escalate_open_tasks(session: Session, assessment_id: int, element: str) -> int:
+    """督办: the district's open task at *element* is marked escalated (reassignable, highlighted)."""
+    return session.execute(
+        update(TaskRecord)
+        .where(
+            TaskRecord.assessment_id == assessment_id,
+            TaskRecord.element == element,
+            TaskRecord.state == "ready",
+        )
+        .values(escalated=True)
+    ).rowcount

@@ -40,7 +40,8 @@ def test_idle_session_expires(app, demo, client_as, monkeypatch) -> None:
     later = clock.now() + timedelta(minutes=31)
     monkeypatch.setattr(clock, "now", lambda: later)
     response = client.get("/tasks")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
     assert "长时间未操作" in client.get("/login").get_data(as_text=True)
 
 
@@ -78,7 +79,8 @@ def test_admin_creates_disables_and_resets(app, demo, client_as) -> None:
     assert not user("newbie").active
     # The disabled user's open session ends at once.
     response = newbie.get("/tasks")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
 
     admin.post(f"/admin/users/{user('newbie').id}/active", data={"active": "1"})
     admin.post(f"/admin/users/{user('newbie').id}/password", data={"password": "Another#2026y"})

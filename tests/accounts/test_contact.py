@@ -27,7 +27,9 @@ def test_a_user_sets_and_is_refused_bad_contact_details(app, demo, client_as) ->
 
     refused = gusu.post("/account/contact", data={"email": "不是邮箱", "mobile": "12345"})
     text = refused.get_data(as_text=True)
-    assert refused.status_code == 422 and "邮箱格式不正确" in text and "手机号应为 11 位数字" in text
+    assert refused.status_code == 422
+    assert "邮箱格式不正确" in text
+    assert "手机号应为 11 位数字" in text
     assert contact_of("liaison_gusu") == ("gusu@example.cn", "13800000000")
     actions = db.session.scalars(
         select(AuditRecord.action).where(AuditRecord.action == "account.contact")

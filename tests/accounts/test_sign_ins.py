@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.accounts.models import ApiToken, SignIn, User
 from app.db import db
 from app.demo import DEMO_PASSWORD
-from tests.conftest import Browser
+from tests.csrf_client import Browser
 from tests.helpers import district_ids, integration_token
 from workflows import clock
 
@@ -54,7 +54,8 @@ def test_a_cookie_copied_before_logout_is_worthless_after_it(app, demo, client_a
     # No CSRF token comes with a page for the replayed cookie either: it only reaches the login page.
     assert "/login" in thief.get("/", follow_redirects=True).request.path
     ended = db.session.scalar(select(SignIn).where(SignIn.end_reason == "logout"))
-    assert ended is not None and ended.ended_at is not None
+    assert ended is not None
+    assert ended.ended_at is not None
 
 
 def test_logging_out_on_the_phone_keeps_the_desk_signed_in(app, demo, client_as) -> None:
@@ -84,7 +85,8 @@ def test_a_token_opens_no_page_whatever_its_scopes(app, demo, client_as) -> None
     assert client.get("/api/tasks", headers=headers).status_code == 200
     for url in ("/tasks", "/rounds", "/notifications", "/account/password", "/admin/users"):
         response = client.get(url, headers=headers)
-        assert response.status_code == 302 and "/login" in response.headers["Location"], url
+        assert response.status_code == 302, url
+        assert "/login" in response.headers["Location"], url
 
 
 def test_an_export_token_reaches_only_the_export(app, demo, client_as) -> None:
@@ -108,7 +110,8 @@ def test_a_password_change_ends_every_other_sign_in_and_revokes_tokens(app, demo
     assert phone.get("/tasks").status_code == 302
     assert app.test_client().get("/api/tasks", headers=headers).status_code == 401
     revoked = db.session.scalar(select(ApiToken))
-    assert revoked.revoked_at is not None and revoked.revoke_reason == "password_change"
+    assert revoked.revoked_at is not None
+    assert revoked.revoke_reason == "password_change"
 
 
 @pytest.mark.parametrize("action", ["reset", "disable", "move"])
@@ -141,7 +144,8 @@ def test_after_a_reset_the_password_is_changed_before_anything_else(app, demo, c
     refused = app.test_client().post(
         "/api/auth/token", json={"username": "inspector1", "password": "Reset#Pass2026"}
     )
-    assert refused.status_code == 403 and "请先登录网页设置新密码" in refused.get_json()["message"]
+    assert refused.status_code == 403
+    assert "请先登录网页设置新密码" in refused.get_json()["message"]
     assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
 
     browser = Browser(app.test_client())
@@ -150,9 +154,11 @@ def test_after_a_reset_the_password_is_changed_before_anything_else(app, demo, c
     browser.refresh_token("/account/password")
     for url in ("/tasks", "/rounds", "/notifications"):
         response = browser.get(url)
-        assert response.status_code == 302 and response.headers["Location"].endswith("/account/password"), url
+        assert response.status_code == 302, url
+        assert response.headers["Location"].endswith("/account/password"), url
     api = browser.client.get("/api/tasks")
-    assert api.status_code == 403 and api.get_json()["error"] == "password_change_required"
+    assert api.status_code == 403
+    assert api.get_json()["error"] == "password_change_required"
     browser.post("/account/password", data={"current": "Reset#Pass2026", "password": NEW_PASSWORD})
     assert browser.get("/tasks").status_code == 200
     assert not user("inspector1").must_change_password
@@ -165,12 +171,14 @@ def test_an_integration_account_has_no_password_and_no_page_sign_in(app, demo, c
         data={"username": "zhkh", "display_name": "综合考核", "role": "integration", "district_id": "0"},
     )
     integration = user("zhkh")
-    assert integration.role_label == "接口账号" and integration.password_hash == "!"
+    assert integration.role_label == "接口账号"
+    assert integration.password_hash == "!"
     for password in ("!", "", DEMO_PASSWORD):
         response = Browser(app.test_client()).login("zhkh", password or "x")
         assert response.status_code == 200, password
     token = app.test_client().post("/api/auth/token", json={"username": "zhkh", "password": "!"})
-    assert token.status_code == 422 and token.get_json()["message"] == "用户名或密码错误"
+    assert token.status_code == 422
+    assert token.get_json()["message"] == "用户名或密码错误"
     reset = admin.post(
         f"/admin/users/{integration.id}/password", data={"password": "Reset#Pass2026"}, follow_redirects=True
     )

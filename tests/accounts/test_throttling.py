@@ -15,7 +15,7 @@ from app.accounts.models import SignIn, SignInFailure, User
 from app.db import db
 from app.demo import DEMO_PASSWORD
 from app.notifications.models import Notification
-from tests.conftest import CSRF_META, Browser
+from tests.csrf_client import CSRF_META, Browser
 
 pytestmark = pytest.mark.db
 
@@ -65,12 +65,14 @@ def test_a_lock_holds_only_the_guessing_address_and_the_owner_is_told(app, demo)
     for _ in range(5):
         assert "用户名或密码错误" in attacker.login("leader", "wrong-password").get_data(as_text=True)
     refused = attacker.login("leader")  # the right password, but this address is locked out
-    assert refused.status_code == 200 and LOCKED in refused.get_data(as_text=True)
+    assert refused.status_code == 200
+    assert LOCKED in refused.get_data(as_text=True)
 
     leader = from_address(app, "10.0.0.2")  # the leader at the desk on 审定 day
     assert leader.login("leader").status_code == 302
     notes = db.session.scalars(select(Notification).where(Notification.title == "账号登录异常提醒")).all()
-    assert len(notes) == 1 and "198.51.100.7" in notes[0].body
+    assert len(notes) == 1
+    assert "198.51.100.7" in notes[0].body
     assert [f.reason for f in failures()] == ["wrong_password"] * 5 + ["throttled"]
 
 
@@ -106,7 +108,8 @@ def test_every_failure_reads_the_same_and_is_recorded(app, demo, username, passw
         )
     page = from_address(app, "192.0.2.44").login(username, password).get_data(as_text=True)
     assert "用户名或密码错误" in page
-    assert "停用" not in page and "不存在" not in page
+    assert "停用" not in page
+    assert "不存在" not in page
     api = app.test_client().post(
         "/api/auth/token",
         json={"username": username, "password": password},
@@ -127,7 +130,8 @@ def test_locks_of_unknown_names_look_like_those_of_real_ones(app, demo) -> None:
         for _ in range(5):
             browser.login(name, "wrong-password")
         pages[name] = browser.login(name, "wrong-password").get_data(as_text=True)
-    assert LOCKED in pages["leader"] and LOCKED in pages["no_such_person"]
+    assert LOCKED in pages["leader"]
+    assert LOCKED in pages["no_such_person"]
 
 
 @pytest.fixture

@@ -37,9 +37,11 @@ def test_openapi_document_lists_the_endpoints(app) -> None:
 def test_wrong_password_and_bad_token_are_refused(app, demo) -> None:
     client = app.test_client()
     response = client.post("/api/auth/token", json={"username": "admin", "password": "nope"})
-    assert response.status_code == 422 and response.get_json()["message"] == "用户名或密码错误"
+    assert response.status_code == 422
+    assert response.get_json()["message"] == "用户名或密码错误"
     response = client.get("/api/tasks", headers={"Authorization": "Bearer szcg_forged"})
-    assert response.status_code == 401 and "令牌" in response.get_json()["message"]
+    assert response.status_code == 401
+    assert "令牌" in response.get_json()["message"]
     assert client.post("/api/auth/token", json={"username": "admin"}).status_code == 422
 
 
@@ -49,7 +51,8 @@ def test_liaison_completes_self_report_through_the_api(app, demo, client_as) -> 
     client = app.test_client()
     headers = token_for(client, "liaison_gusu")
     inbox = client.get("/api/tasks", headers=headers).get_json()
-    assert inbox["count"] == "1" and inbox["items"][0]["form_key"] == "self_report"
+    assert inbox["count"] == "1"
+    assert inbox["items"][0]["form_key"] == "self_report"
     task_id = inbox["items"][0]["id"]
     detail = client.get(f"/api/tasks/{task_id}", headers=headers).get_json()
     names = {f["name"] for f in detail["fields"]}
@@ -65,7 +68,8 @@ def test_liaison_completes_self_report_through_the_api(app, demo, client_as) -> 
 
     values = full_marks({**occurrence("ZF0101", 1, "卫片发现未制止", "city"), "reason_ZF0101": "已整改"})
     good = client.post(f"/api/tasks/{task_id}/complete", json={"values": values}, headers=headers)
-    assert good.status_code == 200 and good.get_json()["state"] == "completed"
+    assert good.status_code == 200
+    assert good.get_json()["state"] == "completed"
     again = client.post(f"/api/tasks/{task_id}/complete", json={"values": {}}, headers=headers)
     assert again.status_code == 409
 
@@ -95,7 +99,8 @@ def test_cookie_session_posts_need_the_csrf_header(app, demo, client_as) -> None
     gusu.post(f"/tasks/{task_of('self_report', ids['gusu']).id}", data=full_marks({"action": "submit"}))
     record = task_of("verification", ids["gusu"])
     refused = inspector.client.post(f"/api/tasks/{record.id}/claim")
-    assert refused.status_code == 400 and refused.get_json()["error"] == "csrf"
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "csrf"
     accepted = inspector.client.post(
         f"/api/tasks/{record.id}/claim", headers={"X-CSRFToken": inspector.token}
     )
@@ -108,7 +113,8 @@ def test_admin_revokes_a_token_and_it_stops_working(app, demo, client_as) -> Non
     assert client.get("/api/tasks", headers=headers).status_code == 200
     admin = client_as("admin")
     page = admin.get("/admin/users").get_data(as_text=True)
-    assert "liaison_gusu" in page and "吊销" in page
+    assert "liaison_gusu" in page
+    assert "吊销" in page
     token_id = int(page.split("/admin/tokens/")[1].split("/")[0])
     assert admin.post(f"/admin/tokens/{token_id}/revoke").status_code == 302
     assert client.get("/api/tasks", headers=headers).status_code == 401

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -21,7 +20,8 @@ from app.rounds.models import Round
 from app.schemes.models import Indicator
 from app.tasks.models import TaskRecord
 from tests.browser.conftest import DESKTOP, PHONE, LiveServer
-from tests.conftest import Browser as ClientBrowser
+from tests.csrf_client import Browser as ClientBrowser
+from tests.evidence.builders import jpeg
 from tests.helpers import complete_round, full_marks, occurrence
 
 pytestmark = pytest.mark.browser
@@ -62,11 +62,6 @@ def assert_no_sideways_scroll(page: Page) -> None:
     assert scroll <= inner, f"{page.url} is {scroll}px wide in a {inner}px viewport"
 
 
-def jpeg(path: Path) -> Path:
-    Image.new("RGB", (320, 240), (200, 80, 40)).save(path, "JPEG")
-    return path
-
-
 def test_liaison_submits_self_report_with_evidence(
     page: Page, live_server: LiveServer, login: Login, screenshot: Shot, tmp_path: Path
 ) -> None:
@@ -96,7 +91,9 @@ def test_liaison_submits_self_report_with_evidence(
     indicator.get_by_label("分子（达标数）").fill("942")
     indicator.get_by_label("分母（应办数）").fill("1000")
     indicator.get_by_label("说明").fill("按期处置率 94.2%，低于 95%")
-    indicator.get_by_label("佐证材料").set_input_files(str(jpeg(tmp_path / "现场.jpg")))
+    upload = tmp_path / "现场.jpg"
+    upload.write_bytes(jpeg(size=(320, 240), colour=(200, 80, 40)))
+    indicator.get_by_label("佐证材料").set_input_files(str(upload))
     indicator.scroll_into_view_if_needed()
     screenshot(page, "self-report-filled-phone", full_page=False)
     page.set_viewport_size(DESKTOP)

@@ -46,8 +46,10 @@ def test_extended_deadline_fires_at_the_new_time_and_not_the_old(app, demo, clie
         ]
         for data, message in refused:
             response = admin.post(url, data=data)
-            assert response.status_code == 422 and message in response.get_data(as_text=True)
-        assert extensions() == 0 and task_of("self_report", ids["gusu"]).due_at == at(2026, 9, 25, 0, 0)
+            assert response.status_code == 422
+            assert message in response.get_data(as_text=True)
+        assert extensions() == 0
+        assert task_of("self_report", ids["gusu"]).due_at == at(2026, 9, 25, 0, 0)
         assert (
             client_as("liaison_gusu")
             .post(url, data={"new_due": "2026-09-28T18:00", "reason": "x"})
@@ -73,22 +75,23 @@ def test_extended_deadline_fires_at_the_new_time_and_not_the_old(app, demo, clie
             at(2026, 9, 28, 16, 0),
         ]
         audit = db.session.scalar(select(AuditRecord).where(AuditRecord.action == "deadline.extend"))
-        assert (
-            audit.after["reason"] == "区里系统故障两天"
-            and "2026-09-24 24:00 → 2026-09-28 18:00" in audit.summary
-        )
+        assert audit.after["reason"] == "区里系统故障两天"
+        assert "2026-09-24 24:00 → 2026-09-28 18:00" in audit.summary
 
         traveller.move_to(at(2026, 9, 25, 0, 0, 1))
         assert fire_overdue() == 1  # only 园区: 姑苏's old deadline is gone
         gusu, sip = assessments(round_id)
-        assert sip.self_overdue and not gusu.self_overdue and gusu.stage == "self_report"
+        assert sip.self_overdue
+        assert not gusu.self_overdue
+        assert gusu.stage == "self_report"
 
         traveller.move_to(at(2026, 9, 28, 17, 59, 59))
         assert fire_overdue() == 0
         traveller.move_to(at(2026, 9, 28, 18, 0, 1))
         assert fire_overdue() == 1
         gusu, _ = assessments(round_id)
-        assert gusu.self_overdue and gusu.stage == "verification"
+        assert gusu.self_overdue
+        assert gusu.stage == "verification"
 
 
 def test_a_finished_task_cannot_be_extended(app, demo, client_as) -> None:

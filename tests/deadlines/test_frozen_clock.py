@@ -60,7 +60,8 @@ def test_self_report_closes_after_the_third_working_day_and_empty_indicators_sco
         assert fire_overdue() == 0  # exactly once
 
     gusu_assessment, sip_assessment = assessments(round_id)
-    assert gusu_assessment.self_overdue and gusu_assessment.stage == "verification"
+    assert gusu_assessment.self_overdue
+    assert gusu_assessment.stage == "verification"
     assert sip_assessment.self_overdue
     scores = load_scores(db.session, db.session.get(Round, round_id), gusu_assessment.id)
     assert scores.leaf("self", "ZF0301").score == 0  # left empty: 0 by the round's rule

@@ -25,8 +25,10 @@ def test_one_holder_at_a_time_and_a_standby_takes_an_expired_lease(app) -> None:
     second = Lease(db.transaction, "deadlines", "B", ttl)
     start = clock.now()
     with time_machine.travel(start, tick=False) as traveller:
-        assert first.acquire_or_renew() and first.held
-        assert not second.acquire_or_renew() and not second.held
+        assert first.acquire_or_renew()
+        assert first.held
+        assert not second.acquire_or_renew()
+        assert not second.held
         traveller.shift(timedelta(seconds=4))
         assert first.acquire_or_renew()  # renewed: good for another six seconds
         traveller.shift(timedelta(seconds=4))
@@ -36,7 +38,8 @@ def test_one_holder_at_a_time_and_a_standby_takes_an_expired_lease(app) -> None:
         assert second.acquire_or_renew()
         assert not first.acquire_or_renew()
         lease = db.session.get(SchedulerLease, "deadlines")
-        assert lease.holder == "B" and lease.acquired_at == clock.now()
+        assert lease.holder == "B"
+        assert lease.acquired_at == clock.now()
         second.release()
         assert db.session.scalar(select(func.count()).select_from(SchedulerLease)) == 0
         assert first.acquire_or_renew()
@@ -56,13 +59,15 @@ def test_settings_are_completed_from_defaults_and_validated() -> None:
             validate_settings(bad)
         assert caught.value.field == field
     lines = dict(describe(validate_settings({"self_report_empty": "zero", "reminder_hours": "48"})))
-    assert "按 0 分计" in lines["自评截止"] and "48 小时" in lines["截止前提醒"]
+    assert "按 0 分计" in lines["自评截止"]
+    assert "48 小时" in lines["截止前提醒"]
 
 
 def test_issue_form_takes_the_deadline_settings(app, demo, client_as) -> None:
     admin = client_as("admin")
     form = admin.get("/rounds/new").get_data(as_text=True)
-    assert "截止后的处理与提醒" in form and 'value="24,2"' in form
+    assert "截止后的处理与提醒" in form
+    assert 'value="24,2"' in form
     # The helper posts the stage rules; add the settings fields a browser would send.
     original = admin.post
 
@@ -77,7 +82,8 @@ def test_issue_form_takes_the_deadline_settings(app, demo, client_as) -> None:
             admin.post = original  # type: ignore[method-assign]
 
     refused = post_with({"reminder_hours": "明天", "self_report_empty": "zero"})
-    assert refused.status_code == 200 and "提醒时间须为小时数" in refused.get_data(as_text=True)
+    assert refused.status_code == 200
+    assert "提醒时间须为小时数" in refused.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Round)) == 0
 
     accepted = post_with(

@@ -102,7 +102,8 @@ def test_email_reaches_a_local_smtp_server(app, demo, smtp) -> None:
     assert mail["Subject"] == "姑苏区 自评逾期未报"
     assert mail["To"] == "gusu@example.cn"
     body = mail.get_content()
-    assert "自评填报已截止。" in body and "https://kaohe.example/rounds/1/districts/4" in body
+    assert "自评填报已截止。" in body
+    assert "https://kaohe.example/rounds/1/districts/4" in body
     assert [(m.status, m.attempts) for m in outbox()] == [("sent", 1)]
     assert deliver(app) == ""  # nothing sent twice
 
@@ -115,7 +116,9 @@ def test_an_outage_loses_nothing_and_is_retried_with_backoff(app, demo, smtp) ->
         notify(session, [gusu], "核查结果已发布", "请确认。")
     assert deliver(app) == "发送 0 条，失败 1 条（稍后重试）"
     (message,) = outbox()
-    assert message.status == "pending" and message.attempts == 1 and message.last_error
+    assert message.status == "pending"
+    assert message.attempts == 1
+    assert message.last_error
     assert message.next_attempt_at > clock.now() + timedelta(seconds=20)  # backs off
     assert deliver(app) == ""  # not yet due again
 
@@ -138,13 +141,16 @@ def test_a_message_that_keeps_failing_is_marked_failed_and_can_be_retried(app, d
             session.execute(update(OutboundMessage).values(next_attempt_at=clock.now()))
         deliver(app)
     (message,) = outbox()
-    assert message.status == "failed" and message.attempts == MAX_ATTEMPTS
+    assert message.status == "failed"
+    assert message.attempts == MAX_ATTEMPTS
     page = client_as("admin").get("/admin/jobs").get_data(as_text=True)
-    assert "复核超期" in page and "失败 1 条" in page
+    assert "复核超期" in page
+    assert "失败 1 条" in page
     response = client_as("admin").post("/admin/jobs/outbox/retry", data={"message_id": str(message.id)})
     assert response.status_code == 302
     (message,) = outbox()
-    assert message.status == "pending" and message.attempts == 0
+    assert message.status == "pending"
+    assert message.attempts == 0
 
 
 def test_users_without_an_address_get_the_in_app_notification_only(app, demo, smtp) -> None:

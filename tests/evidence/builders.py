@@ -22,16 +22,27 @@ def gradient(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
     return Image.merge("RGB", (im, im.transpose(Image.Transpose.ROTATE_90).resize(size), im)).convert(mode)
 
 
-def jpeg(size: tuple[int, int] = (64, 48), exif: dict | None = None, **save: Any) -> bytes:
+def picture(size: tuple[int, int], mode: str = "RGB", colour: Any = None) -> Image.Image:
+    """A gradient, or one *colour* (a name or a tuple in *mode*) when the pixels do not matter
+    or must all be the same."""
+    return gradient(size, mode) if colour is None else Image.new(mode, size, colour)
+
+
+def jpeg(
+    size: tuple[int, int] = (64, 48), exif: dict | None = None, colour: Any = None, **save: Any
+) -> bytes:
+    """A photo as uploaded evidence: any test that needs "a JPEG" takes it from here."""
     buf = io.BytesIO()
     kwargs = {"exif": piexif.dump(exif)} if exif else {}
-    gradient(size).save(buf, "JPEG", quality=90, **kwargs, **save)
+    picture(size, colour=colour).save(buf, "JPEG", quality=90, **kwargs, **save)
     return buf.getvalue()
 
 
-def image_bytes(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB", **save: Any) -> bytes:
+def image_bytes(
+    fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB", colour: Any = None, **save: Any
+) -> bytes:
     buf = io.BytesIO()
-    gradient(size, mode).save(buf, fmt, **save)
+    picture(size, mode, colour).save(buf, fmt, **save)
     return buf.getvalue()
 
 

@@ -192,10 +192,9 @@ def test_png_accepted_reencoded_without_exif(tmp_path: Path) -> None:
 
 
 def test_transparent_png_display_copy_on_white(tmp_path: Path) -> None:
-    buf = io.BytesIO()
-    Image.new("RGBA", (20, 20), (255, 0, 0, 0)).save(buf, "PNG")
+    data = image_bytes("PNG", size=(20, 20), mode="RGBA", colour=(255, 0, 0, 0))
 
-    result = store_evidence(buf.getvalue(), "t.png", tmp_path, LIMIT)
+    result = store_evidence(data, "t.png", tmp_path, LIMIT)
 
     with Image.open(tmp_path / result.display_name) as shown:
         assert all(channel > 245 for channel in shown.getpixel((10, 10)))

@@ -21,9 +21,9 @@ from app.evidence.storage import store_evidence
 from app.evidence.sweeping import sweep_orphan_uploads
 from app.notices.models import Notice
 from app.notices.sweeping import sweep_orphan_notices
+from app.processes.runtime import ProcessRun
 from app.rounds.models import Round
 from app.scheduler import build_scheduler, sweep_files
-from app.tasks import operations
 from tests.evidence.builders import jpeg, pdf
 from tests.helpers import district_ids, full_marks, issue_round, task_of
 
@@ -108,7 +108,7 @@ def test_files_left_by_a_failed_submission_are_swept_those_of_a_saved_one_kept(
     # The form is parsed and the photo stored; then saving the process fails and everything
     # in the database rolls back. The files stay behind.
     with monkeypatch.context() as patched:
-        patched.setattr(operations, "after_instance_step", lost_connection)
+        patched.setattr(ProcessRun, "step_done", lost_connection)
         assert _self_report(liaison, record_id).status_code == 500
     left = sorted(os.listdir(upload_dir))
     assert len(left) == 2  # the original and its display copy

@@ -139,17 +139,25 @@ def test_a_round_issues_letters_at_release_and_the_circular_at_publication(app, 
     text = text_of(pdf_of(circular))
     results = {r.district_id: r for r in db.session.scalars(select(RoundResult))}
     gusu, sip = results[ids["gusu"]], results[ids["sip"]]
-    assert sip.rank == 1 and gusu.rank == 2
-    assert number in text and "苏州市城市管理局" in text and "考核结果" in text
-    assert "1 苏州工业园区" in text and "2 姑苏区" in text
-    assert format(gusu.total.normalize(), "f") in text and format(sip.total.normalize(), "f") in text
+    assert sip.rank == 1
+    assert gusu.rank == 2
+    assert number in text
+    assert "苏州市城市管理局" in text
+    assert "考核结果" in text
+    assert "1 苏州工业园区" in text
+    assert "2 姑苏区" in text
+    assert format(gusu.total.normalize(), "f") in text
+    assert format(sip.total.normalize(), "f") in text
     assert "DW03" in text  # the main deduction city-wide
     assert circular.verification_code in text
 
     verified_letter = text_of(pdf_of(issued[0]))
-    assert "姑苏区" in verified_letter and "申诉权利" in verified_letter and "DW03" in verified_letter
+    assert "姑苏区" in verified_letter
+    assert "申诉权利" in verified_letter
+    assert "DW03" in verified_letter
     final_letter = text_of(pdf_of(issued[3]))
-    assert "最终得分" in final_letter and "申诉权利" not in final_letter
+    assert "最终得分" in final_letter
+    assert "申诉权利" not in final_letter
 
     if shutil.which("pdftoppm"):  # the first page as an image, for a person to look at
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -230,7 +238,8 @@ def test_only_those_entitled_download_a_notice(app, demo, client_as) -> None:
     assert client_as("liaison_gusu").get(f"/notices/{gusu_letter.id}.pdf").status_code == 200
     assert client_as("liaison_sip").get(f"/notices/{gusu_letter.id}.pdf").status_code == 404
     response = client_as("liaison_sip").get(f"/notices/{issued[2].id}.pdf")  # the published circular
-    assert response.status_code == 200 and response.data[:5] == b"%PDF-"
+    assert response.status_code == 200
+    assert response.data[:5] == b"%PDF-"
     assert client_as().get(f"/notices/{issued[2].id}.pdf").status_code in (302, 401)
     page = client_as("liaison_gusu").get(f"/rounds/{issued[0].round_id}/districts/{district_ids()['gusu']}")
     assert "核查结果告知书" in page.get_data(as_text=True)
@@ -242,15 +251,22 @@ def test_verification_page_valid_unknown_and_malformed_codes(app, demo, client_a
     public = client_as()
     valid = public.get(f"/verify?code={notice.verification_code.lower().replace('-', '')}")
     text = valid.get_data(as_text=True)
-    assert valid.status_code == 200 and "已印发" in text and notice.sha256 in text
-    assert notice.title not in text and notice.doc_number not in text  # nothing else is revealed
+    assert valid.status_code == 200
+    assert "已印发" in text
+    assert notice.sha256 in text
+    # Nothing else is revealed.
+    assert notice.title not in text
+    assert notice.doc_number not in text
     unknown = public.get("/verify?code=ZZZZ-ZZZZ-ZZZZ")
-    assert unknown.status_code == 404 and "未找到" in unknown.get_data(as_text=True)
+    assert unknown.status_code == 404
+    assert "未找到" in unknown.get_data(as_text=True)
     malformed = public.get("/verify?code=12345")
-    assert malformed.status_code == 400 and "验证码格式不正确" in malformed.get_data(as_text=True)
+    assert malformed.status_code == 400
+    assert "验证码格式不正确" in malformed.get_data(as_text=True)
     public.refresh_token("/verify")
     posted = public.post("/verify", data={"code": notice.verification_code})
-    assert posted.status_code == 200 and notice.sha256 in posted.get_data(as_text=True)
+    assert posted.status_code == 200
+    assert notice.sha256 in posted.get_data(as_text=True)
     app.config["VERIFY_RATE_PER_MINUTE"] = 5
     codes = [public.get("/verify?code=ZZZZ-ZZZZ-ZZZZ").status_code for _ in range(6)]
     assert codes[-1] == 429
@@ -282,9 +298,11 @@ def test_publication_generates_in_the_background_and_a_failed_document_is_retrie
         session.execute(NoticeJob.__table__.update().values(next_attempt_at=clock.now()))
     generate()
     progress = admin.get(f"/rounds/{round_id}/notices/progress").get_json()
-    assert progress["failed"] == 1 and progress["done"] == 2
+    assert progress["failed"] == 1
+    assert progress["done"] == 2
     page = admin.get(f"/rounds/{round_id}").get_data(as_text=True)
-    assert "排版失败" in page and "重新生成失败的文件" in page
+    assert "排版失败" in page
+    assert "重新生成失败的文件" in page
     # 园区's result cannot be corrected before its final letter exists: the corrected letter
     # supersedes it, and a letter generated afterwards would stand beside it.
     refused = correct_dw03(admin, round_id, district_ids()["sip"], "复查", present=True)
@@ -296,7 +314,8 @@ def test_publication_generates_in_the_background_and_a_failed_document_is_retrie
     assert generate() == "生成文件 1 份"
     assert admin.get(f"/rounds/{round_id}/notices/progress").get_json()["percent"] == 100
     numbers = [n.doc_number for n in notices(round_id) if n.kind != "letter" or n.stage == "final"]
-    assert len(numbers) == 3 and len(set(numbers)) == 3
+    assert len(numbers) == 3
+    assert len(set(numbers)) == 3
 
 
 def png_of(notice: Notice, name: str) -> None:
@@ -329,9 +348,11 @@ def test_a_correction_supersedes_the_circular_with_its_own_number(app, demo, cli
     assert "执勤着装不规范" in page  # the current facts, prefilled
 
     same = correct_dw03(admin, round_id, ids["gusu"], "复查", present=True)
-    assert same.status_code == 422 and "与现有结果相同" in same.get_data(as_text=True)
+    assert same.status_code == 422
+    assert "与现有结果相同" in same.get_data(as_text=True)
     no_reason = correct_dw03(admin, round_id, ids["gusu"], "")
-    assert no_reason.status_code == 422 and "请填写更正理由" in no_reason.get_data(as_text=True)
+    assert no_reason.status_code == 422
+    assert "请填写更正理由" in no_reason.get_data(as_text=True)
     assert client_as("liaison_gusu").post(url, data={"indicator_id": str(dw03)}).status_code == 403
 
     before = db.session.scalar(select(RoundResult).where(RoundResult.district_id == ids["gusu"]))
@@ -340,12 +361,15 @@ def test_a_correction_supersedes_the_circular_with_its_own_number(app, demo, cli
     assert correct_dw03(admin, round_id, ids["gusu"], reason).status_code == 302
     db.session.expire_all()
     after = db.session.scalar(select(RoundResult).where(RoundResult.district_id == ids["gusu"]))
-    assert rank_before == 2 and after.total > total_before and after.rank == 1  # level with 园区
+    assert rank_before == 2
+    assert after.total > total_before
+    assert after.rank == 1  # level with 园区
     correction = next(n for n in notices(round_id) if n.kind == "correction")
     letter = next(n for n in notices(round_id) if n.kind == "corrected_letter")
 
     # Numbers: each document its own, from the year's sequence (the public one first).
-    assert correction.serial == circular.serial + 1 and letter.serial == correction.serial + 1
+    assert correction.serial == circular.serial + 1
+    assert letter.serial == correction.serial + 1
     numbers = [
         circular.doc_number,
         correction.doc_number,
@@ -355,34 +379,43 @@ def test_a_correction_supersedes_the_circular_with_its_own_number(app, demo, cli
     assert len(set(numbers)) == 4
 
     # Supersession: the correction replaces the circular, the corrected letter 姑苏's final letter.
-    assert correction.supersedes_id == circular.id and letter.supersedes_id == final_letters[ids["gusu"]].id
+    assert correction.supersedes_id == circular.id
+    assert letter.supersedes_id == final_letters[ids["gusu"]].id
     assert db.session.get(Notice, circular.id).superseded_by_id == correction.id
     assert db.session.get(Notice, final_letters[ids["gusu"]].id).superseded_by_id == letter.id
     assert db.session.get(Notice, final_letters[ids["sip"]].id).superseded_by_id is None
     assert correction.district_id is None  # every district reads the corrected ranking
-    assert (
-        letter.district_id == ids["gusu"]
-        and letter.stage == "final"
-        and letter.kind_label == "考核结果更正告知书"
-    )
+    assert letter.district_id == ids["gusu"]
+    assert letter.stage == "final"
+    assert letter.kind_label == "考核结果更正告知书"
 
     # The public correction: the circular's columns only — no indicator, no reason.
     public = text_of(pdf_of(correction))
     flat = public.replace("\n", "")
-    assert circular.doc_number in public and "更正" in public and "姑苏区" in public
+    assert circular.doc_number in public
+    assert "更正" in public
+    assert "姑苏区" in public
     for secret in ("DW03", "着装风纪", "执勤着装", reason, "督查照片"):
         assert secret not in flat
     total = format(total_before.normalize(), "f"), format(after.total.normalize(), "f")
     assert f"姑苏区 {total[0]} {total[1]} {rank_before} {after.rank}" in public  # 更正情况
-    assert f"{after.rank} 姑苏区" in public and "1 苏州工业园区" in public  # the corrected ranking
+    # The corrected ranking.
+    assert f"{after.rank} 姑苏区" in public
+    assert "1 苏州工业园区" in public
     assert not uncovered(public)
 
     # The corrected letter: 姑苏's final results, and what was corrected and why.
     own = text_of(pdf_of(letter))
     flat = own.replace("\n", "")
-    assert "考核结果更正告知书" in flat and "姑苏区城管执法部门" in own and "最终得分" in own
-    assert "DW03" in own and "着装风纪与文明执法" in flat and f"更正理由：{reason}" in flat
-    assert correction.doc_number in flat and final_letters[ids["gusu"]].doc_number in flat  # names both
+    assert "考核结果更正告知书" in flat
+    assert "姑苏区城管执法部门" in own
+    assert "最终得分" in own
+    assert "DW03" in own
+    assert "着装风纪与文明执法" in flat
+    assert f"更正理由：{reason}" in flat
+    # It names both the correction and the letter it replaces.
+    assert correction.doc_number in flat
+    assert final_letters[ids["gusu"]].doc_number in flat
     old_line = next(
         x for x in text_of(pdf_of(final_letters[ids["gusu"]])).splitlines() if x.startswith("DW03 ")
     )
@@ -390,7 +423,8 @@ def test_a_correction_supersedes_the_circular_with_its_own_number(app, demo, cli
     score_after = format(db.session.get(Indicator, dw03).max_points.normalize(), "f")  # the deduction falls
     assert score_before != score_after
     assert f"DW03 着装风纪与文明执法 {score_before} {score_after} {total[0]} {total[1]}" in own  # 更正事项
-    assert "申诉权利" not in own and not uncovered(own)
+    assert "申诉权利" not in own
+    assert not uncovered(own)
     png_of(correction, "correction")
     png_of(letter, "corrected-letter")
 
@@ -401,20 +435,24 @@ def test_a_correction_supersedes_the_circular_with_its_own_number(app, demo, cli
     assert sip.get(f"/notices/{correction.id}.pdf").status_code == 200
     assert client_as("leader").get(f"/notices/{letter.id}.pdf").status_code == 200
     sip_page = sip.get(f"/rounds/{round_id}/districts/{ids['sip']}").get_data(as_text=True)
-    assert correction.title in sip_page and letter.title not in sip_page and letter.doc_number not in sip_page
+    assert correction.title in sip_page
+    assert letter.title not in sip_page
+    assert letter.doc_number not in sip_page
     assert letter.title in gusu.get(f"/rounds/{round_id}/districts/{ids['gusu']}").get_data(as_text=True)
     assert letter.doc_number not in sip.get(f"/rounds/{round_id}").get_data(as_text=True)
 
     # The reason is audited and told in-app to the city and 姑苏, not to 园区.
     audit = db.session.scalar(select(AuditRecord).where(AuditRecord.action == "result.correct"))
-    assert audit.after["reason"] == reason and audit.after["letter"] == letter.doc_number
+    assert audit.after["reason"] == reason
+    assert audit.after["letter"] == letter.doc_number
     told = {
         u: db.session.scalars(
             select(Notification.body).join(User, User.id == Notification.user_id).where(User.username == u)
         ).all()
         for u in ("liaison_gusu", "liaison_sip", "leader")
     }
-    assert any(reason in body for body in told["liaison_gusu"]) and any(reason in b for b in told["leader"])
+    assert any(reason in body for body in told["liaison_gusu"])
+    assert any(reason in b for b in told["leader"])
     assert not any(reason in body for body in told["liaison_sip"])
     old = client_as().get(f"/verify?code={circular.verification_code}").get_data(as_text=True)
     assert "已被更正文件取代" in old
@@ -431,10 +469,10 @@ def test_a_second_correction_supersedes_the_first_correction_and_corrected_lette
     issued = notices(round_id)
     first, second = [n for n in issued if n.kind == "correction"]
     first_letter, second_letter = [n for n in issued if n.kind == "corrected_letter"]
-    assert second.supersedes_id == first.id and first.superseded_by_id == second.id
-    assert (
-        second_letter.supersedes_id == first_letter.id and first_letter.superseded_by_id == second_letter.id
-    )
+    assert second.supersedes_id == first.id
+    assert first.superseded_by_id == second.id
+    assert second_letter.supersedes_id == first_letter.id
+    assert first_letter.superseded_by_id == second_letter.id
     current = [n for n in issued if n.superseded_by_id is None and n.stage != "verified"]
     assert {(n.kind, n.district_id) for n in current} == {
         ("correction", None),
@@ -469,12 +507,17 @@ def test_an_appeal_review_issues_a_decision_with_each_item(app, demo, client_as)
     assert decided.status_code == 302
     decision = db.session.scalar(select(Notice).where(Notice.kind == "decision"))
     letter = db.session.scalar(select(Notice).where(Notice.kind == "letter"))
-    assert decision.serial is not None and decision.doc_number != letter.doc_number
+    assert decision.serial is not None
+    assert decision.doc_number != letter.doc_number
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "decision.pdf").write_bytes(pdf_of(decision))
     text = text_of(pdf_of(decision)).replace("\n", "")  # table cells wrap
-    assert "复核决定书" in text and "姑苏区" in text
-    assert "DW03" in text and "检查前已整改" in text and "申诉成立" in text and "整改照片早于检查时间" in text
+    assert "复核决定书" in text
+    assert "姑苏区" in text
+    assert "DW03" in text
+    assert "检查前已整改" in text
+    assert "申诉成立" in text
+    assert "整改照片早于检查时间" in text
     assert client_as("liaison_gusu").get(f"/notices/{decision.id}.pdf").status_code == 200
     assert client_as("liaison_sip").get(f"/notices/{decision.id}.pdf").status_code == 404
 

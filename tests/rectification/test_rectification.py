@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image
 from sqlalchemy import func, select
 
 from app.audit.models import AuditRecord
@@ -15,6 +14,7 @@ from app.deadlines.models import Reminder
 from app.evidence.models import EvidenceFile
 from app.rectification.models import Rectification
 from app.tasks.models import TaskRecord
+from tests.evidence.builders import jpeg
 from tests.helpers import complete_round, district_ids, inbox_ids, issue_round, occurrence, task_of
 
 pytestmark = pytest.mark.db
@@ -24,12 +24,6 @@ UNRECTIFIED = {
     "f_DW03_occ1_unrectified": "1",
     "reason_DW03": "省厅督查发现，逾期未整改",
 }
-
-
-def photo() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), "green").save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def rectification() -> Rectification:
@@ -44,12 +38,15 @@ def test_rectification_round_trip(app, demo, client_as) -> None:
     ids = district_ids()
     assert db.session.scalar(select(func.count()).select_from(Rectification)) == 1  # only 姑苏
     item = rectification()
-    assert item.district_id == ids["gusu"] and item.status == "open"
-    assert "DW03" in item.reasons[0] and "须整改" in item.reasons[0]
+    assert item.district_id == ids["gusu"]
+    assert item.status == "open"
+    assert "DW03" in item.reasons[0]
+    assert "须整改" in item.reasons[0]
 
     gusu = client_as("liaison_gusu")
     report = task_of("rectification_report", ids["gusu"])
-    assert report.due_at is not None and report.id in inbox_ids(gusu)
+    assert report.due_at is not None
+    assert report.id in inbox_ids(gusu)
     reminders = select(func.count()).where(Reminder.task_record_id == report.id)
     assert db.session.scalar(reminders) == 2  # 24 h and 2 h before, like every task with a deadline
     assert client_as("liaison_sip").get(f"/tasks/{report.id}").status_code in (403, 404)
@@ -60,7 +57,7 @@ def test_rectification_round_trip(app, demo, client_as) -> None:
         f"/tasks/{report.id}",
         data={
             "report": "已对涉事队员批评教育，全员着装检查。",
-            "evidence": (io.BytesIO(photo()), "整改后.jpg"),
+            "evidence": (io.BytesIO(jpeg(size=(40, 30), colour="green")), "整改后.jpg"),
         },
         content_type="multipart/form-data",
     )
@@ -77,7 +74,8 @@ def test_rectification_round_trip(app, demo, client_as) -> None:
     assert "退回时请写明" in refused.get_data(as_text=True)
     inspector.post(f"/tasks/{review.id}", data={"decision": "return", "comment": "请补充整改前后对比照片"})
     item = rectification()
-    assert item.status == "returned" and item.review_comment == "请补充整改前后对比照片"
+    assert item.status == "returned"
+    assert item.review_comment == "请补充整改前后对比照片"
 
     again = task_of("rectification_report", ids["gusu"])
     assert again.id != report.id
@@ -87,7 +85,8 @@ def test_rectification_round_trip(app, demo, client_as) -> None:
         data={"decision": "accept", "comment": "整改到位"},
     )
     item = rectification()
-    assert item.status == "accepted" and item.accepted_at is not None
+    assert item.status == "accepted"
+    assert item.accepted_at is not None
     assert (
         db.session.scalar(
             select(func.count()).where(
@@ -107,7 +106,8 @@ def test_rectification_round_trip(app, demo, client_as) -> None:
     }
 
     page = gusu.get(f"/rounds/{round_id}/districts/{ids['gusu']}").get_data(as_text=True)
-    assert "已销号" in page and "执勤人员未着制服" in page
+    assert "已销号" in page
+    assert "执勤人员未着制服" in page
 
 
 def test_an_open_rectification_shows_in_the_next_round(app, demo, client_as) -> None:
@@ -129,11 +129,13 @@ def test_the_rectification_process_diagram_is_shown_to_those_who_see_the_distric
         response = client_as(who).get(url)
         assert response.status_code == 200, who
         body = response.get_json()
-        assert "rectification" in body["xml"] and body["active"] == ["submit_rectification"], who
+        assert "rectification" in body["xml"], who
+        assert body["active"] == ["submit_rectification"], who
     assert client_as("liaison_sip").get(url).status_code == 404
     assert (
         client_as("admin").get(f"/rounds/{round_id + 1}/instances/{item.instance_id}/diagram").status_code
         == 404
     )
     page = client_as("liaison_gusu").get(f"/rounds/{round_id}/districts/{ids['gusu']}").get_data(as_text=True)
-    assert f'data-url="{url}"' in page and "整改" in page
+    assert f'data-url="{url}"' in page
+    assert "整改" in page

@@ -40,7 +40,8 @@ def test_an_open_round_is_cancelled_with_a_reason(app, demo, client_as) -> None:
     assert "本轮考核已撤销" in done.get_data(as_text=True)
     db.session.expire_all()
     round_ = db.session.get(Round, round_id)
-    assert round_.status == "cancelled" and round_.cancel_reason == "细则版本选错，重新下发"
+    assert round_.status == "cancelled"
+    assert round_.cancel_reason == "细则版本选错，重新下发"
     assert inbox_ids(client_as("liaison_gusu")) == []
     assert db.session.scalar(select(func.count()).where(TaskRecord.state == "ready")) == 0
     statuses = set(db.session.scalars(select(ProcessInstance.status)))
@@ -49,7 +50,8 @@ def test_an_open_round_is_cancelled_with_a_reason(app, demo, client_as) -> None:
     audit = db.session.scalar(select(AuditRecord).where(AuditRecord.action == "round.cancel"))
     assert "细则版本选错" in audit.summary
     page = admin.get(f"/rounds/{round_id}").get_data(as_text=True)
-    assert "理由：细则版本选错，重新下发" in page and "确认撤销" not in page
+    assert "理由：细则版本选错，重新下发" in page
+    assert "确认撤销" not in page
     with time_machine.travel(clock.now() + timedelta(days=60), tick=False):
         assert fire_overdue() == 0  # its deadlines are gone
 

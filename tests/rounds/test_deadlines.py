@@ -43,7 +43,8 @@ def test_overdue_self_report_closes_and_counts_the_draft(app, demo, client_as) -
         }
         issue_round(session, admin, "逾期测试", "2026-11", scheme.id, [ids["gusu"], ids["sip"]], rules)
     record = task_of("self_report", ids["gusu"])
-    assert record.due_at is not None and abs((record.due_at - due).total_seconds()) < 1
+    assert record.due_at is not None
+    assert abs((record.due_at - due).total_seconds()) < 1
 
     gusu = client_as("liaison_gusu")
     gusu.post(
@@ -58,10 +59,12 @@ def test_overdue_self_report_closes_and_counts_the_draft(app, demo, client_as) -
     assessment = db.session.scalar(
         select(DistrictAssessment).where(DistrictAssessment.district_id == ids["gusu"])
     )
-    assert assessment.self_overdue and assessment.stage == "verification"
+    assert assessment.self_overdue
+    assert assessment.stage == "verification"
     instance_id = assessment.instance_id
     fact = db.session.scalar(select(Fact))
-    assert not fact.is_draft and (fact.kind, fact.description) == ("occurrence", "未着制服")
+    assert not fact.is_draft
+    assert (fact.kind, fact.description) == ("occurrence", "未着制服")
     assert db.session.get(TaskRecord, record.id).state == "cancelled"
     assert task_of("verification", ids["gusu"]).due_at is not None
     late = gusu.post(f"/tasks/{record.id}", data={"action": "submit"}, follow_redirects=True)

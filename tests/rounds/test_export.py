@@ -21,10 +21,12 @@ def test_nothing_is_exported_before_publication(app, demo, client_as) -> None:
     admin = client_as("admin")
     issue_round(admin)
     response = admin.get("/rounds/1/export.csv")
-    assert response.status_code == 409 and "尚未发布" in response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "尚未发布" in response.get_data(as_text=True)
     token = integration_token(admin)
     api = app.test_client().get("/api/rounds/1/export", headers={"Authorization": f"Bearer {token}"})
-    assert api.status_code == 409 and api.get_json()["error"] == "conflict"
+    assert api.status_code == 409
+    assert api.get_json()["error"] == "conflict"
 
 
 def test_a_published_round_exports_as_csv_excel_and_json(app, demo, client_as) -> None:
@@ -37,14 +39,14 @@ def test_a_published_round_exports_as_csv_excel_and_json(app, demo, client_as) -
     csv_text = admin.get(f"/rounds/{round_id}/export.csv").data.decode("utf-8-sig")
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("区代码,区,名次,总分,等次,一票否决,")
-    assert lines[1].startswith(f"sip,苏州工业园区,1,{sip.total},") and lines[2].startswith(
-        f"gusu,姑苏区,2,{gusu.total},"
-    )
+    assert lines[1].startswith(f"sip,苏州工业园区,1,{sip.total},")
+    assert lines[2].startswith(f"gusu,姑苏区,2,{gusu.total},")
 
     book = load_workbook(io.BytesIO(admin.get(f"/rounds/{round_id}/export.xlsx").data))
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[1][:4] == ("区代码", "区", "名次", "总分")
-    assert rows[3][1] == "姑苏区" and rows[3][3] == float(gusu.total)
+    assert rows[3][1] == "姑苏区"
+    assert rows[3][3] == float(gusu.total)
 
     token = integration_token(admin)
     api = app.test_client()
@@ -58,14 +60,16 @@ def test_a_published_round_exports_as_csv_excel_and_json(app, demo, client_as) -
 
     # The token reaches nothing outside its scope, and a task token cannot export.
     refused = api.get("/api/tasks", headers=headers)
-    assert refused.status_code == 403 and "无权" in refused.get_json()["message"]
+    assert refused.status_code == 403
+    assert "无权" in refused.get_json()["message"]
     signed_in = api.post(
         "/api/auth/token", json={"username": "inspector1", "password": "Szcg#2026demo"}
     ).get_json()
     other = api.get(
         f"/api/rounds/{round_id}/export", headers={"Authorization": f"Bearer {signed_in['token']}"}
     )
-    assert other.status_code == 403 and "综合考核数据导出" in other.get_json()["message"]
+    assert other.status_code == 403
+    assert "综合考核数据导出" in other.get_json()["message"]
 
     token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.scopes == "export"))
     admin.post(f"/admin/tokens/{token_id}/revoke")

@@ -6,7 +6,6 @@ import io
 from decimal import Decimal
 
 import pytest
-from PIL import Image
 from sqlalchemy import select
 
 from app.appeals.models import Appeal
@@ -16,6 +15,7 @@ from app.evidence.models import EvidenceFile
 from app.rounds.models import DistrictAssessment, Round, RoundResult
 from app.rounds.operations import scores_of
 from app.scoring.models import Fact, IndicatorRevision
+from tests.evidence.builders import jpeg
 from tests.helpers import (
     appeal_adjustment,
     district_ids,
@@ -29,12 +29,6 @@ from tests.helpers import (
 pytestmark = pytest.mark.db
 
 CODES = ["wujiang", "wuzhong", "xiangcheng", "gusu", "sip", "snd"]
-
-
-def jpeg_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), (200, 80, 40)).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def stage_totals(code: str) -> tuple[Decimal, Decimal, Decimal]:
@@ -52,7 +46,8 @@ def test_full_round_scored_from_facts_with_upheld_and_rejected_appeals(app, demo
     response = issue_round(admin)
     assert response.status_code == 302, response.get_data(as_text=True)
     round_ = db.session.scalar(select(Round))
-    assert round_.status == "running" and round_.districts_total == 6
+    assert round_.status == "running"
+    assert round_.districts_total == 6
 
     # Self-report: district i handled (95 − i) % of its cases on time (0.3 lost per point below 95);
     # 相城 claims a bonus; 吴江 attaches a photo.
@@ -61,7 +56,9 @@ def test_full_round_scored_from_facts_with_upheld_and_rejected_appeals(app, demo
         record = task_of("self_report", ids[code])
         assert inbox_ids(liaison) == [record.id], "a liaison sees exactly their own district's self-report"
         page = liaison.get(f"/tasks/{record.id}").get_data(as_text=True)
-        assert "ZF0101" in page and "新增违建发现与制止" in page and "f_ZF0301_numerator" in page
+        assert "ZF0101" in page
+        assert "新增违建发现与制止" in page
+        assert "f_ZF0301_numerator" in page
         assert "平台数据·手工录入" in page  # ZF0301 comes from the big-data platform, typed in for now
         data = {"action": "submit", "f_ZF0301_numerator": str(95 - i), "f_ZF0301_denominator": "100"}
         if i:
@@ -69,7 +66,7 @@ def test_full_round_scored_from_facts_with_upheld_and_rejected_appeals(app, demo
         if code == "xiangcheng":
             data.update({"f_BONUS_item_promotion": "1", "reason_BONUS": "经验做法获省级推广"})
         if code == "wujiang":
-            data["evidence_ZF0101"] = (io.BytesIO(jpeg_bytes()), "现场.jpg")
+            data["evidence_ZF0101"] = (io.BytesIO(jpeg(colour=(200, 80, 40))), "现场.jpg")
         response = liaison.post(
             f"/tasks/{record.id}", data=full_marks(data), content_type="multipart/form-data"
         )
@@ -150,7 +147,8 @@ def test_full_round_scored_from_facts_with_upheld_and_rejected_appeals(app, demo
     # Every district done: the round moves to 汇总定分; nothing is visible to districts yet.
     db.session.expire_all()
     round_ = db.session.get(Round, round_.id)
-    assert round_.districts_done == 6 and round_.status == "finalising"
+    assert round_.districts_done == 6
+    assert round_.status == "finalising"
     liaison = client_as("liaison_gusu")
     assert liaison.get(f"/rounds/{round_.id}/results").status_code == 403
 
@@ -175,7 +173,9 @@ def test_full_round_scored_from_facts_with_upheld_and_rejected_appeals(app, demo
         "snd": (Decimal("73.50"), 6, "优"),
     }
     page = liaison.get(f"/rounds/{round_.id}/results").get_data(as_text=True)
-    assert "苏州高新区" in page and "73.50" in page and "75.00" in page
+    assert "苏州高新区" in page
+    assert "73.50" in page
+    assert "75.00" in page
     # Published totals are public to districts; another district's detail is not.
     assert liaison.get(f"/rounds/{round_.id}/districts/{ids['wujiang']}").status_code == 404
     own = (
@@ -183,7 +183,9 @@ def test_full_round_scored_from_facts_with_upheld_and_rejected_appeals(app, demo
         .get(f"/rounds/{round_.id}/districts/{ids['wuzhong']}")
         .get_data(as_text=True)
     )
-    assert "执勤人员未着制服" in own and "省厅督查发现" in own and "上级督查" in own
+    assert "执勤人员未着制服" in own
+    assert "省厅督查发现" in own
+    assert "上级督查" in own
     actions = set(db.session.scalars(select(AuditRecord.action)))
     assert {
         "round.issue",
@@ -200,15 +202,19 @@ def test_full_round_scored_from_facts_with_upheld_and_rejected_appeals(app, demo
     # Recomputing the published round from its stored facts gives exactly the published scores.
     runner = app.test_cli_runner()
     result = runner.invoke(args=["round", "recompute", str(round_.id)])
-    assert result.exit_code == 0 and "一致" in result.output
+    assert result.exit_code == 0
+    assert "一致" in result.output
     with db.transaction() as session:
         fact = session.scalar(
             select(Fact).where(Fact.kind == "rate", Fact.stage == "self").order_by(Fact.id.desc())
         )
         fact.numerator -= 1  # tampering with a stored record
     result = runner.invoke(args=["round", "recompute", str(round_.id)])
-    assert result.exit_code != 0 and "总分 已存" in result.output
+    assert result.exit_code != 0
+    assert "总分 已存" in result.output
 
     # The year's result for the comprehensive assessment (one published round: its totals).
     annual = liaison.get("/rounds/annual/2026").get_data(as_text=True)
-    assert "各轮得分折算为总分制后取平均" in annual and "74.10" in annual and "2026-12" in annual
+    assert "各轮得分折算为总分制后取平均" in annual
+    assert "74.10" in annual
+    assert "2026-12" in annual

@@ -113,3 +113,21 @@ def test_cli_exports_json_and_round_trips_a_workbook(app, demo, tmp_path) -> Non
     original = db.session.scalar(select(Scheme).where(Scheme.label == "2026版"))
     assert copy.status == "draft"
     assert scheme_data(copy).indicators == scheme_data(original).indicators
+
+
+def test_a_clone_keeps_the_scoring_settings_of_its_source(app, demo) -> None:
+    source = db.session.scalar(select(Scheme))
+    with db.transaction() as session:
+        settings = session.get(Scheme, source.id)
+        settings.rounding_places, settings.rounding_mode = 1, "half_even"
+        settings.grade_bands = [["85", "优秀"], ["0", "一般"]]
+        settings.tie_break, settings.annual_rule = "ZF", "pooled"
+    with db.transaction() as session:
+        clone = clone_scheme(session, 1, session.get(Scheme, source.id), 2027, "2027版", "")
+        clone_id = clone.id
+    db.session.expire_all()
+    clone = db.session.get(Scheme, clone_id)
+    assert (clone.rounding_places, clone.rounding_mode) == (1, "half_even")
+    assert clone.grade_bands == [["85", "优秀"], ["0", "一般"]]
+    assert (clone.tie_break, clone.annual_rule) == ("ZF", "pooled")
+    assert clone.vetoed_rank_last  # the rule of every new version

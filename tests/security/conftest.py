@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image
 from sqlalchemy import select
 
 from app.db import db
@@ -14,13 +13,8 @@ from app.evidence.models import EvidenceFile
 from app.notices.operations import issue_notice
 from app.rounds.models import DistrictAssessment, Round
 from app.schemes.models import Indicator
+from tests.evidence.builders import jpeg
 from tests.helpers import district_ids, full_marks, issue_round, occurrence, task_of
-
-
-def jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (32, 32), "white").save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -37,7 +31,7 @@ def world(app, demo, client_as):
                 "action": "submit",
                 **occurrence("DW03", 1, "着装不规范"),
                 "reason_DW03": "着装不规范",
-                "evidence_DW03": (io.BytesIO(jpeg()), "着装.jpg"),
+                "evidence_DW03": (io.BytesIO(jpeg(size=(32, 32), colour="white")), "着装.jpg"),
             }
         ),
         content_type="multipart/form-data",

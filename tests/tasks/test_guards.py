@@ -113,7 +113,9 @@ def test_invalid_points_get_chinese_messages_and_nothing_is_written(app, demo, c
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "分子不能大于分母" in page and "分子须为数字" in page and "有失分时须填写说明" in page
+    assert "分子不能大于分母" in page
+    assert "分子须为数字" in page
+    assert "有失分时须填写说明" in page
     assert db.session.scalar(select(func.count(Fact.id))) == 0
     db.session.expire_all()
     assert db.session.get(TaskRecord, record.id).state == "ready"
@@ -130,6 +132,9 @@ def test_draft_is_kept_and_prefilled(app, demo, client_as) -> None:
     )
     assert response.status_code == 302
     page = liaison.get(f"/tasks/{record.id}").get_data(as_text=True)
-    assert 'value="未着制服"' in page and "当前 4.50" in page
+    assert 'value="未着制服"' in page
+    assert "当前 4.50" in page
     draft = db.session.scalar(select(Fact))
-    assert draft.is_draft and draft.kind == "occurrence" and draft.description == "未着制服"
+    assert draft.is_draft
+    assert draft.kind == "occurrence"
+    assert draft.description == "未着制服"

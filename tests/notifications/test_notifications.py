@@ -26,7 +26,8 @@ def test_released_results_reach_the_districts_liaison_only(app, demo, client_as)
     page = gusu.get("/tasks").get_data(as_text=True)
     assert 'data-testid="unread-count">1<' in page
     listing = gusu.get("/notifications").get_data(as_text=True)
-    assert "核查结果已发布" in listing and "未读" in listing
+    assert "核查结果已发布" in listing
+    assert "未读" in listing
     assert "核查结果已发布" not in client_as("liaison_sip").get("/notifications").get_data(as_text=True)
 
     notification = db.session.scalar(
@@ -37,7 +38,8 @@ def test_released_results_reach_the_districts_liaison_only(app, demo, client_as)
     db.session.expire_all()
     assert db.session.get(Notification, notification.id).read_at is None
     response = gusu.post(f"/notifications/{notification.id}/read")
-    assert response.status_code == 302 and response.headers["Location"].startswith("/rounds/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/rounds/")
     db.session.expire_all()
     assert db.session.get(Notification, notification.id).read_at is not None
     assert "unread-count" not in gusu.get("/tasks").get_data(as_text=True)

@@ -117,8 +117,11 @@ def test_upgrade_from_0001_keeps_data_and_locks_used_schemes(empty_database: str
         ("verify", "manual", "3.0"),
     ]
     assert appeal_revision == revisions["verify"]
-    assert indicator[0] == "扣完为止" and bool(indicator[1]) and indicator[2] is None  # method → criteria
-    assert version is not None and version != "0001"
+    assert indicator[0] == "扣完为止"  # method → criteria
+    assert bool(indicator[1])
+    assert indicator[2] is None
+    assert version is not None
+    assert version != "0001"
 
 
 def test_export_tokens_on_personal_accounts_move_to_an_integration_account(empty_database: str) -> None:
