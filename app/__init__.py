@@ -42,12 +42,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from app import auth, cli, pages, request_guard, web_security
+    from app import auth, cli, request_guard, web_security
     from app.accounts.routes import bp as accounts_bp
     from app.api import init_api
     from app.calendar.routes import bp as calendar_bp
     from app.deadlines.routes import bp as deadlines_bp
     from app.evidence.routes import bp as evidence_bp
+    from app.main import error_pages, templating
     from app.main.routes import bp as main_bp
     from app.notices.routes import bp as notices_bp
     from app.notifications.routes import bp as notifications_bp
@@ -58,7 +59,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     web_security.init_app(app)
     request_guard.init_app(app)  # before auth: the loaders read the request's values
     auth.init_app(app)
-    pages.init_app(app)
+    error_pages.init_app(app)
+    templating.init_app(app)
     for blueprint in (
         main_bp,
         accounts_bp,
@@ -81,7 +83,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         db.Session.remove()
 
     if app.config.get("SCHEDULER_ENABLED"):
-        from app.scheduler import start_scheduler
+        from app.deadlines.scheduling import start_scheduler
 
         start_scheduler(app)
     return app

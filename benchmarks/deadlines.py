@@ -30,12 +30,12 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditRecord
 from app.db import db
+from app.deadlines.scheduling import start_scheduler
 from app.demo import seed_default_scheme
 from app.processes import store
 from app.processes.runtime import ProcessRun
 from app.rounds.issuing import issue_round
 from app.rounds.models import DistrictAssessment
-from app.scheduler import start_scheduler
 from app.tasks.models import TaskRecord
 from benchmarks._common import DEADLINES, add_districts, add_user, bench_app
 from workflows import clock

@@ -131,7 +131,7 @@ def integration_token(admin: Any, username: str = "zhkh") -> str:
 
     if db.session.scalar(select(User.id).where(User.username == username)) is None:
         admin.post(
-            "/admin/users",
+            "/accounts/users",
             data={
                 "username": username,
                 "display_name": "综合考核系统",
@@ -142,7 +142,7 @@ def integration_token(admin: Any, username: str = "zhkh") -> str:
     user_id = db.session.scalar(select(User.id).where(User.username == username))
     assert user_id is not None, "the integration account was not created"
     page = admin.post(
-        "/admin/tokens",
+        "/accounts/tokens",
         data={"user_id": str(user_id), "name": "综合考核系统", "days": "30", "scopes": ["export"]},
         follow_redirects=True,
     ).get_data(as_text=True)

@@ -110,7 +110,7 @@ def contact() -> Any:
     return redirect(url_for("accounts.change_password"))
 
 
-@bp.route("/admin/users", methods=["GET", "POST"])
+@bp.route("/accounts/users", methods=["GET", "POST"])
 @roles_required("admin")
 def users() -> Any:
     form = UserForm()
@@ -153,7 +153,7 @@ def _admin_action(action: Any, success: str) -> Any:
     return redirect(url_for("accounts.users"))
 
 
-@bp.route("/admin/tokens", methods=["POST"])
+@bp.route("/accounts/tokens", methods=["POST"])
 @roles_required("admin")
 def create_token() -> Any:
     """An administrator issues a scoped token for an account (a 综合考核 system, say)."""
@@ -175,13 +175,13 @@ def create_token() -> Any:
     return redirect(url_for("accounts.users"))
 
 
-@bp.route("/admin/tokens/<int:token_id>/revoke", methods=["POST"])
+@bp.route("/accounts/tokens/<int:token_id>/revoke", methods=["POST"])
 @roles_required("admin")
 def revoke_token(token_id: int) -> Any:
     return _admin_action(lambda s: operations.revoke_api_token(s, current_user, token_id), "API 令牌已吊销")
 
 
-@bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
+@bp.route("/accounts/users/<int:user_id>/active", methods=["POST"])
 @roles_required("admin")
 def set_active(user_id: int) -> Any:
     active = request.form.get("active") == "1"
@@ -190,7 +190,7 @@ def set_active(user_id: int) -> Any:
     )
 
 
-@bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
+@bp.route("/accounts/users/<int:user_id>/password", methods=["POST"])
 @roles_required("admin")
 def reset_password(user_id: int) -> Any:
     form = PasswordResetForm()
@@ -202,7 +202,7 @@ def reset_password(user_id: int) -> Any:
     )
 
 
-@bp.route("/admin/users/<int:user_id>/district", methods=["POST"])
+@bp.route("/accounts/users/<int:user_id>/district", methods=["POST"])
 @roles_required("admin")
 def move_district(user_id: int) -> Any:
     form = MoveDistrictForm()

@@ -14,7 +14,7 @@ from app.calendar.operations import calendar_for, remove_day, set_day
 from app.db import db
 from workflows import clock
 
-bp = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
+bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
 
 def _parse_day(raw: str | None) -> date | None:

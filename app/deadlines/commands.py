@@ -20,7 +20,7 @@ def run(holder: str | None) -> None:
     Start one per host beside gunicorn (whose workers then run with SCHEDULER_ENABLED off), or
     several: the lease lets one act and the others stand by.
     """
-    from app.scheduler import start_scheduler
+    from app.deadlines.scheduling import start_scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     # With SCHEDULER_ENABLED set, create_app has already started one in this process.
@@ -37,6 +37,6 @@ def run(holder: str | None) -> None:
 @scheduler_cli.command("fire-due")
 def fire_due() -> None:
     """Fire every deadline that has passed, now, in this process."""
-    from app.scheduler import fire_overdue
+    from app.deadlines.scheduling import fire_overdue
 
     click.echo(f"已执行 {fire_overdue()} 个到期的截止处理")

@@ -16,10 +16,11 @@ from app.districts.models import District
 from app.errors import OperationError
 from app.evidence.operations import evidence_of
 from app.forms import choice_list
-from app.notices.jobs import progress_of
+from app.main.error_pages import error_page
+from app.notices.corrections import correct_result
+from app.notices.jobs import progress_of, retry_failed
 from app.notices.models import Notice
 from app.notices.operations import notices_of
-from app.pages import error_page
 from app.processes import store
 from app.rectification.operations import open_before, rectification_run_by, rectifications_of
 from app.rounds import visibility
@@ -30,6 +31,7 @@ from app.rounds.issuing import issue_round
 from app.rounds.models import DistrictAssessment, Round
 from app.rounds.operations import annual_rows, assessments_of, results_of, scores_of
 from app.schemes.models import Scheme
+from app.scoring.fact_forms import occurrence_rows, parse_indicator, prefill
 from app.scoring.scores import indicator_rules
 from app.tasks.models import TaskRecord
 from workflows.store import ProcessDefinitionRecord, ProcessInstance
@@ -235,3 +237,86 @@ def cancel(round_id: int) -> Any:
     reason = request.form.get("reason", "")
     perform(lambda s: cancel_round(s, current_user, round_id, reason), "本轮考核已撤销")
     return redirect(url_for("rounds.overview", round_id=round_id))
+
+
+# Publication's documents and corrections, as pages of the round they belong to.
+
+
+@bp.route("/<int:round_id>/notices/progress")
+@roles_required("admin", "inspector", "leader", "ops")
+def notice_progress(round_id: int) -> Any:
+    """How far the background generation of a round's notices is (the overview polls it)."""
+    found = progress_of(db.session, round_id)
+    if found is None:
+        return jsonify({"total": 0, "done": 0, "failed": 0, "pending": 0, "percent": 100})
+    return jsonify(
+        {
+            "total": found.total,
+            "done": found.done,
+            "failed": found.failed,
+            "pending": found.pending,
+            "percent": found.percent,
+        }
+    )
+
+
+@bp.route("/<int:round_id>/notices/retry", methods=["POST"])
+@roles_required("admin")
+def retry_notices(round_id: int) -> Any:
+    perform(lambda s: retry_failed(s, current_user.id, round_id), "失败的文件已重新排队生成")
+    return redirect(url_for("rounds.overview", round_id=round_id))
+
+
+@bp.route("/<int:round_id>/districts/<int:district_id>/correct", methods=["GET", "POST"])
+@roles_required("admin")
+def correct(round_id: int, district_id: int) -> Any:
+    """更正: pick an indicator, restate its facts with a reason; a public 更正通知 and the district's
+    更正告知书 are issued."""
+    round_ = db.session.get(Round, round_id)
+    assessment = db.session.scalar(
+        select(DistrictAssessment).where(
+            DistrictAssessment.round_id == round_id, DistrictAssessment.district_id == district_id
+        )
+    )
+    if round_ is None or assessment is None:
+        abort(404)
+    scores = scores_of(db.session, round_, assessment)
+    parents = {i.parent_id for i in round_.scheme.indicators}
+    leaves = [
+        i for i in round_.scheme.indicators if i.id not in parents and i.code not in scores.not_assessed
+    ]
+    raw = request.values.get("indicator_id", "")
+    indicator = next((i for i in leaves if str(i.id) == raw), None)
+    errors: dict[str, str] = {}
+    if indicator is not None and request.method == "POST":
+        rules = indicator_rules(indicator)
+        parsed = parse_indicator(rules, f"{indicator.code} {indicator.name}", request.form)
+        errors = dict(parsed.errors)
+        if not errors:
+            reason = request.form.get("reason", "")
+            try:
+                notice = run_in_transaction(
+                    lambda s: correct_result(
+                        s, current_user, round_id, district_id, indicator.id, parsed.facts, reason
+                    )
+                )
+            except OperationError as exc:
+                flash(exc.message, "danger")
+                errors = exc.fields
+            else:
+                flash(f"已更正，印发更正通知 {notice.doc_number}，并向该区印发考核结果更正告知书", "success")
+                return redirect(url_for("rounds.results", round_id=round_id))
+    current = scores.facts_at("final", indicator.id) if indicator else []
+    return render_template(
+        "notices/correct.html",
+        round=round_,
+        assessment=assessment,
+        leaves=leaves,
+        indicator=indicator,
+        rules=indicator_rules(indicator) if indicator else None,
+        leaf=scores.leaf("final", indicator.code) if indicator else None,
+        prefilled=prefill(indicator_rules(indicator), current) if indicator else {},
+        rows=max(occurrence_rows(current), 3),
+        posted=request.form if request.method == "POST" else {},
+        errors=errors,
+    ), (422 if errors else 200)

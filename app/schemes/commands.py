@@ -10,7 +10,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.db import db
-from app.schemes.exchange import SchemeDataError, to_json, to_workbook
+from app.schemes.excel import to_workbook
+from app.schemes.exchange import SchemeDataError, to_json
 from app.schemes.forms import convert_imported_bands, read_upload
 from app.schemes.models import Scheme
 from app.schemes.operations import SchemeError, create_scheme, scheme_data

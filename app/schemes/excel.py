@@ -104,7 +104,7 @@ def _put(ws: Worksheet, row: int, col: int, value: Any, font: Font | None = None
     return cell
 
 
-def write_workbook(data: SchemeData) -> bytes:
+def to_workbook(data: SchemeData) -> bytes:
     structural = [p.message for p in check(data) if p.field == "parent" or p.other is not None]
     if structural:
         raise SchemeDataError(structural)

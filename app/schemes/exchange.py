@@ -6,8 +6,9 @@ JSON objects (`dict | None`); their meaning belongs to the scoring engine.
 
     validate(data)        -> list of Chinese messages, [] when the scheme is sound
     to_json / from_json   -> JSON-able dict with Decimals as strings (exact round trip)
-    to_workbook / from_workbook -> .xlsx bytes laid out like a published table (see app.schemes.excel
-                                   and app.schemes.workbook_reader)
+
+Workbooks laid out like a published table are written by app.schemes.excel.to_workbook and read
+by app.schemes.workbook_reader.from_workbook, both on top of this module.
 """
 
 from __future__ import annotations
@@ -376,25 +377,3 @@ def from_json(payload: Any, *, check_scheme: bool = True) -> SchemeData:
     if problems:
         raise SchemeDataError(problems)
     return data
-
-
-# ------------------------------------------------------------------------------------------ Workbook
-
-
-def to_workbook(data: SchemeData) -> bytes:
-    """The scheme as an .xlsx file (sheets 考核细则 and 说明); see app.schemes.excel for the layout."""
-    from app.schemes import excel  # openpyxl is only needed for workbooks
-
-    return excel.write_workbook(data)
-
-
-def from_workbook(content: bytes) -> SchemeData:
-    """Read a workbook written by `to_workbook` (or filled in by hand in the same layout).
-
-    Raises SchemeDataError with the cell problems (row and column letter) and `validate` problems,
-    pointed at the offending row where possible (the first 100, then a line counting the rest), or
-    with why the file was refused unread (archive too large, too many rows …); nothing partial is
-    returned."""
-    from app.schemes import workbook_reader
-
-    return workbook_reader.read_workbook(content)

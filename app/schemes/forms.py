@@ -30,9 +30,9 @@ from app.schemes.exchange import (
     SchemeDataError,
     fmt_points,
     from_json,
-    from_workbook,
     parse_decimal,
 )
+from app.schemes.workbook_reader import from_workbook
 from app.scoring.bands import BandEntry, enter_bands
 from app.scoring.rules import FINDER_LABELS, FINDERS, METHODS
 

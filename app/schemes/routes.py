@@ -24,13 +24,13 @@ from app.inputs import parse_id
 from app.schemes import editing
 from app.schemes import operations as ops
 from app.schemes.describe import tree_view
+from app.schemes.excel import to_workbook
 from app.schemes.exchange import (
     FREQUENCY_LABELS,
     KIND_LABELS,
     SchemeDataError,
     fmt_points,
     to_json,
-    to_workbook,
 )
 from app.schemes.forms import (
     FINDER_CHOICES,

@@ -354,7 +354,7 @@ class _Reader:
         return f"第 {self.rows[index]} 行：{message}"
 
 
-def read_workbook(content: bytes) -> SchemeData:
+def from_workbook(content: bytes) -> SchemeData:
     """The scheme in an .xlsx file; SchemeDataError (Chinese, naming sheet, row and column where it can)
     on anything wrong, with nothing partial returned."""
     archive = checked_workbook(content)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from app.appeals.forms import AppealReviewForm, ConfirmationForm
+from app.appeals.task_forms import AppealReviewForm, ConfirmationForm
 from app.errors import NotFound
 from app.rectification.task_forms import RectificationReportForm, RectificationReviewForm
 from app.rounds.task_forms import ApprovalForm, FinaliseForm
-from app.scoring.forms import SelfReportForm, VerificationForm
+from app.scoring.task_forms import SelfReportForm, VerificationForm
 from app.tasks.context import TaskForm
 
 FORMS: dict[str, TaskForm] = {

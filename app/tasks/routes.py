@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -11,14 +11,18 @@ from app.accounts.models import User
 from app.actions import run_in_transaction
 from app.auth import roles_required
 from app.db import db
+from app.deadlines.forms import ExtendForm
+from app.deadlines.operations import extend_deadline as extend_deadline_of
 from app.errors import OperationError
 from app.inputs import parse_id
-from app.pages import error_page
+from app.main.error_pages import error_page
 from app.rounds.models import Round
 from app.tasks import operations
 from app.tasks.context import UploadSettings
+from app.tasks.models import TaskRecord
 from app.tasks.queries import inbox_page
 from app.tasks.registry import form_for
+from workflows import clock
 
 bp = Blueprint("tasks", __name__)
 
@@ -28,14 +32,6 @@ def upload_settings() -> UploadSettings:
     return UploadSettings(
         Path(config["UPLOAD_DIR"]), config["MAX_EVIDENCE_BYTES"], config["DISPLAY_IMAGE_MAX_PX"]
     )
-
-
-@bp.route("/")
-@login_required
-def home() -> Any:
-    if current_user.role in ("admin", "leader"):
-        return redirect(url_for("rounds.index"))
-    return redirect(url_for("tasks.inbox"))
 
 
 @bp.route("/tasks")
@@ -153,4 +149,36 @@ def reassign(record_id: int) -> Any:
         lambda s: operations.reassign_task(s, current_user, record_id, to_user),
         "任务已转派",
         url_for("tasks.show", record_id=record_id),
+    )
+
+
+@bp.route("/tasks/<int:record_id>/deadline", methods=["GET", "POST"])
+@roles_required("admin")
+def extend_deadline(record_id: int) -> Any:
+    """延长截止时间: the administrator moves one task's deadline, with a reason."""
+    task = db.session.get(TaskRecord, record_id)
+    if task is None:
+        abort(404)
+    form = ExtendForm()
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        new_due = form.new_due.data.replace(tzinfo=clock.SHANGHAI)  # type: ignore[union-attr]
+        try:
+            run_in_transaction(
+                lambda s: extend_deadline_of(s, current_user, record_id, new_due, form.reason.data or "")
+            )
+        except OperationError as exc:
+            flash(exc.message, "danger")
+            errors = exc.fields or {"new_due": exc.message}
+        else:
+            flash("截止时间已延长，提醒已按新时间重新安排", "success")
+            return redirect(url_for("rounds.overview", round_id=task.round_id))
+    elif request.method == "POST":
+        errors = {name: messages[0] for name, messages in form.errors.items()}
+    elif task.due_at is not None:
+        local = clock.local(task.due_at)
+        assert local is not None
+        form.new_due.data = local.replace(tzinfo=None)
+    return render_template("tasks/extend_deadline.html", task=task, form=form, errors=errors), (
+        422 if errors else 200
     )

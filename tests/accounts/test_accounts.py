@@ -49,7 +49,7 @@ def test_admin_creates_disables_and_resets(app, demo, client_as) -> None:
     admin = client_as("admin")
     ids = district_ids()
     weak = admin.post(
-        "/admin/users",
+        "/accounts/users",
         data={
             "username": "newbie",
             "display_name": "新人",
@@ -61,7 +61,7 @@ def test_admin_creates_disables_and_resets(app, demo, client_as) -> None:
     assert "密码至少 10 位" in weak.get_data(as_text=True)
     assert db.session.scalar(select(User).where(User.username == "newbie")) is None
     created = admin.post(
-        "/admin/users",
+        "/accounts/users",
         data={
             "username": "newbie",
             "display_name": "新人",
@@ -75,15 +75,15 @@ def test_admin_creates_disables_and_resets(app, demo, client_as) -> None:
     assert newbie.login("newbie", "Fresh#Start2026").status_code == 302
     assert newbie.get("/tasks").status_code == 200
 
-    admin.post(f"/admin/users/{user('newbie').id}/active", data={"active": "0"})
+    admin.post(f"/accounts/users/{user('newbie').id}/active", data={"active": "0"})
     assert not user("newbie").active
     # The disabled user's open session ends at once.
     response = newbie.get("/tasks")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
 
-    admin.post(f"/admin/users/{user('newbie').id}/active", data={"active": "1"})
-    admin.post(f"/admin/users/{user('newbie').id}/password", data={"password": "Another#2026y"})
+    admin.post(f"/accounts/users/{user('newbie').id}/active", data={"active": "1"})
+    admin.post(f"/accounts/users/{user('newbie').id}/password", data={"password": "Another#2026y"})
     assert client_as().login("newbie", "Another#2026y").status_code == 302
     assert user("newbie").must_change_password
 
@@ -96,7 +96,7 @@ def test_moving_a_liaison_changes_what_they_see_and_releases_claims(app, demo, c
     record = task_of("self_report", ids["gusu"])
     with db.transaction() as session:
         session.get(TaskRecord, record.id).claimed_by = liaison.id
-    admin.post(f"/admin/users/{liaison.id}/district", data={"district_id": str(ids["sip"])})
+    admin.post(f"/accounts/users/{liaison.id}/district", data={"district_id": str(ids["sip"])})
     assert user("liaison_gusu").district_id == ids["sip"]
     db.session.expire_all()
     assert db.session.get(TaskRecord, record.id).claimed_by is None

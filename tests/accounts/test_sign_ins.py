@@ -83,7 +83,7 @@ def test_a_token_opens_no_page_whatever_its_scopes(app, demo, client_as) -> None
     headers = api_token(app, "liaison_gusu")
     client = app.test_client()
     assert client.get("/api/tasks", headers=headers).status_code == 200
-    for url in ("/tasks", "/rounds", "/notifications", "/account/password", "/admin/users"):
+    for url in ("/tasks", "/rounds", "/notifications", "/account/password", "/accounts/users"):
         response = client.get(url, headers=headers)
         assert response.status_code == 302, url
         assert "/login" in response.headers["Location"], url
@@ -95,8 +95,8 @@ def test_an_export_token_reaches_only_the_export(app, demo, client_as) -> None:
     client = app.test_client()
     assert client.get("/api/rounds/1/export", headers=headers).status_code == 404  # reached: no round 1
     assert client.get("/api/tasks", headers=headers).status_code == 403
-    assert client.get("/admin/users", headers=headers).status_code == 302
-    assert client.get("/admin/jobs", headers=headers).status_code == 302
+    assert client.get("/accounts/users", headers=headers).status_code == 302
+    assert client.get("/deadlines", headers=headers).status_code == 302
 
 
 def test_a_password_change_ends_every_other_sign_in_and_revokes_tokens(app, demo, client_as) -> None:
@@ -124,12 +124,12 @@ def test_reset_disable_or_move_ends_sign_ins_and_revokes_tokens_for_good(
     admin = client_as("admin")
     target = user("liaison_gusu").id
     if action == "reset":
-        admin.post(f"/admin/users/{target}/password", data={"password": "Reset#Pass2026"})
+        admin.post(f"/accounts/users/{target}/password", data={"password": "Reset#Pass2026"})
     elif action == "disable":
-        admin.post(f"/admin/users/{target}/active", data={"active": "0"})
-        admin.post(f"/admin/users/{target}/active", data={"active": "1"})  # re-enabling revives nothing
+        admin.post(f"/accounts/users/{target}/active", data={"active": "0"})
+        admin.post(f"/accounts/users/{target}/active", data={"active": "1"})  # re-enabling revives nothing
     else:
-        admin.post(f"/admin/users/{target}/district", data={"district_id": str(ids["sip"])})
+        admin.post(f"/accounts/users/{target}/district", data={"district_id": str(ids["sip"])})
     assert liaison.get("/tasks").status_code == 302
     assert app.test_client().get("/api/tasks", headers=headers).status_code == 401
     open_sign_ins = (
@@ -140,7 +140,7 @@ def test_reset_disable_or_move_ends_sign_ins_and_revokes_tokens_for_good(
 
 def test_after_a_reset_the_password_is_changed_before_anything_else(app, demo, client_as) -> None:
     admin = client_as("admin")
-    admin.post(f"/admin/users/{user('inspector1').id}/password", data={"password": "Reset#Pass2026"})
+    admin.post(f"/accounts/users/{user('inspector1').id}/password", data={"password": "Reset#Pass2026"})
     refused = app.test_client().post(
         "/api/auth/token", json={"username": "inspector1", "password": "Reset#Pass2026"}
     )
@@ -167,7 +167,7 @@ def test_after_a_reset_the_password_is_changed_before_anything_else(app, demo, c
 def test_an_integration_account_has_no_password_and_no_page_sign_in(app, demo, client_as) -> None:
     admin = client_as("admin")
     admin.post(
-        "/admin/users",
+        "/accounts/users",
         data={"username": "zhkh", "display_name": "综合考核", "role": "integration", "district_id": "0"},
     )
     integration = user("zhkh")
@@ -180,18 +180,20 @@ def test_an_integration_account_has_no_password_and_no_page_sign_in(app, demo, c
     assert token.status_code == 422
     assert token.get_json()["message"] == "用户名或密码错误"
     reset = admin.post(
-        f"/admin/users/{integration.id}/password", data={"password": "Reset#Pass2026"}, follow_redirects=True
+        f"/accounts/users/{integration.id}/password",
+        data={"password": "Reset#Pass2026"},
+        follow_redirects=True,
     )
     assert "接口账号没有密码" in reset.get_data(as_text=True)
     # Its tokens export, and only export; a person's tokens cannot export.
     personal = admin.post(
-        "/admin/tokens",
+        "/accounts/tokens",
         data={"user_id": user("leader").id, "scopes": "export", "days": "30"},
         follow_redirects=True,
     )
     assert "综合考核数据导出须签发给接口账号" in personal.get_data(as_text=True)
     wrong = admin.post(
-        "/admin/tokens",
+        "/accounts/tokens",
         data={"user_id": integration.id, "scopes": "tasks", "days": "30"},
         follow_redirects=True,
     )

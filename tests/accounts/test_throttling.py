@@ -82,7 +82,7 @@ def test_the_administrators_reset_lifts_the_lock(app, demo, client_as) -> None:
         attacker.login("inspector1", "wrong-password")
     admin = client_as("admin")
     target = db.session.scalar(select(User.id).where(User.username == "inspector1"))
-    admin.post(f"/admin/users/{target}/password", data={"password": "Reset#Pass2026"})
+    admin.post(f"/accounts/users/{target}/password", data={"password": "Reset#Pass2026"})
     assert from_address(app, "198.51.100.7").login("inspector1", "Reset#Pass2026").status_code == 302
 
 

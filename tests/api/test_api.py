@@ -112,9 +112,9 @@ def test_admin_revokes_a_token_and_it_stops_working(app, demo, client_as) -> Non
     headers = token_for(client, "liaison_gusu")
     assert client.get("/api/tasks", headers=headers).status_code == 200
     admin = client_as("admin")
-    page = admin.get("/admin/users").get_data(as_text=True)
+    page = admin.get("/accounts/users").get_data(as_text=True)
     assert "liaison_gusu" in page
     assert "吊销" in page
-    token_id = int(page.split("/admin/tokens/")[1].split("/")[0])
-    assert admin.post(f"/admin/tokens/{token_id}/revoke").status_code == 302
+    token_id = int(page.split("/accounts/tokens/")[1].split("/")[0])
+    assert admin.post(f"/accounts/tokens/{token_id}/revoke").status_code == 302
     assert client.get("/api/tasks", headers=headers).status_code == 401

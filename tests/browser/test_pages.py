@@ -223,7 +223,7 @@ def test_admin_pages_fit_desktop_and_phone(
     for path, name, heading in [
         ("/rounds", "rounds-index", "考核轮次"),
         ("/rounds/new", "round-new", "下发考核"),
-        ("/admin/users", "users", "用户管理"),
+        ("/accounts/users", "users", "用户管理"),
     ]:
         page.set_viewport_size(DESKTOP)
         page.goto(f"{live_server.url}{path}")
@@ -256,7 +256,7 @@ def test_admin_extends_a_deadline_and_reads_the_jobs_page(
     expect(page.locator(".flash").first).to_contain_text("截止时间已延长")
     expect(page.get_by_text("截止 2027-01-15 18:00")).to_be_visible()
 
-    page.goto(f"{live_server.url}/admin/jobs")
+    page.goto(f"{live_server.url}/deadlines")
     expect(page.get_by_role("heading", name="定时任务")).to_be_visible()
     expect(page.get_by_test_id("lease")).to_contain_text("未运行")
     expect(page.get_by_test_id("upcoming")).to_contain_text("2027-01-15 18:00")
@@ -353,7 +353,7 @@ def test_a_reset_password_is_changed_before_anything_else(
     修改密码 and kept there until a new one is set."""
     page.set_viewport_size(DESKTOP)
     login(page, "admin")
-    page.goto(f"{live_server.url}/admin/users")
+    page.goto(f"{live_server.url}/accounts/users")
     row = page.get_by_role("row").filter(has_text="inspector2")
     row.get_by_text("重置密码").click()
     row.get_by_placeholder("新密码").fill("Reset#Pass2026")

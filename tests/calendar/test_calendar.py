@@ -41,14 +41,14 @@ def test_calendar_day_rules_count_holidays_too() -> None:
 @pytest.mark.db
 def test_administrator_corrects_the_calendar(app, demo, client_as) -> None:
     admin = client_as("admin")
-    page = admin.get("/admin/calendar").get_data(as_text=True)
+    page = admin.get("/calendar").get_data(as_text=True)
     assert "工作日历" in page
-    admin.post("/admin/calendar", data={"day": "2027-02-20", "kind": "workday", "note": "春节调休上班"})
-    bad = admin.post("/admin/calendar", data={"day": "2027-13-01", "kind": "workday"}, follow_redirects=True)
+    admin.post("/calendar", data={"day": "2027-02-20", "kind": "workday", "note": "春节调休上班"})
+    bad = admin.post("/calendar", data={"day": "2027-13-01", "kind": "workday"}, follow_redirects=True)
     assert "请填写正确的日期" in bad.get_data(as_text=True)
     entry = db.session.scalar(select(CalendarDay))
     assert (entry.day, entry.is_workday, entry.note) == (date(2027, 2, 20), True, "春节调休上班")
-    admin.post("/admin/calendar/2027-02-20/delete")
+    admin.post("/calendar/2027-02-20/delete")
     db.session.expire_all()
     assert db.session.scalar(select(CalendarDay)) is None
-    assert client_as("inspector1").get("/admin/calendar").status_code == 403
+    assert client_as("inspector1").get("/calendar").status_code == 403

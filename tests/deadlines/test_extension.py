@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.audit.models import AuditRecord
 from app.db import db
 from app.deadlines.models import Reminder
-from app.scheduler import fire_overdue
+from app.deadlines.scheduling import fire_overdue
 from app.tasks.models import TaskRecord
 from tests.deadlines.support import assessments, issue
 from tests.helpers import district_ids, task_of

@@ -13,9 +13,9 @@ from app.audit.models import AuditRecord
 from app.db import db
 from app.deadlines.models import Reminder
 from app.deadlines.reminders import send_due_reminders
+from app.deadlines.scheduling import fire_overdue
 from app.notifications.models import Notification
 from app.rounds.models import Round
-from app.scheduler import fire_overdue
 from app.scoring.models import Fact
 from app.scoring.scores import load_scores
 from app.tasks.models import TaskRecord

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.db import db
 from app.deadlines.operations import extend_deadline
-from app.scheduler import start_scheduler
+from app.deadlines.scheduling import start_scheduler
 from app.tasks.models import TaskRecord
 from tests.deadlines.support import assessments, fired_per_instance, fixed, issue
 from tests.helpers import district_ids
@@ -70,7 +70,7 @@ def test_fires_on_time_once_and_after_a_restart_with_the_deadline_past(app, demo
         )
         wait_until(lambda: overdue(round_id), 8, "the deadline")
         time.sleep(1.5)
-        jobs = client_as("admin").get("/admin/jobs").get_data(as_text=True)
+        jobs = client_as("admin").get("/deadlines").get_data(as_text=True)
         assert "运行中" in jobs
         assert "first" in jobs  # the lease holder
         assert jobs.count("截止处理") >= 2

@@ -143,10 +143,10 @@ def test_a_message_that_keeps_failing_is_marked_failed_and_can_be_retried(app, d
     (message,) = outbox()
     assert message.status == "failed"
     assert message.attempts == MAX_ATTEMPTS
-    page = client_as("admin").get("/admin/jobs").get_data(as_text=True)
+    page = client_as("admin").get("/deadlines").get_data(as_text=True)
     assert "复核超期" in page
     assert "失败 1 条" in page
-    response = client_as("admin").post("/admin/jobs/outbox/retry", data={"message_id": str(message.id)})
+    response = client_as("admin").post("/deadlines/outbox/retry", data={"message_id": str(message.id)})
     assert response.status_code == 302
     (message,) = outbox()
     assert message.status == "pending"

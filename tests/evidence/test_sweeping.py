@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditRecord
 from app.db import db
+from app.deadlines.scheduling import build_scheduler, sweep_files
 from app.evidence.models import EvidenceFile
 from app.evidence.storage import store_evidence
 from app.evidence.sweeping import sweep_orphan_uploads
@@ -23,7 +24,6 @@ from app.notices.models import Notice
 from app.notices.sweeping import sweep_orphan_notices
 from app.processes.runtime import ProcessRun
 from app.rounds.models import Round
-from app.scheduler import build_scheduler, sweep_files
 from tests.evidence.builders import jpeg, pdf
 from tests.helpers import district_ids, full_marks, issue_round, task_of
 

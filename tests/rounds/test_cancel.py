@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditRecord
 from app.db import db
+from app.deadlines.scheduling import fire_overdue
 from app.rounds.models import Round
-from app.scheduler import fire_overdue
 from app.tasks.models import TaskRecord
 from tests.helpers import complete_round, inbox_ids, issue_round
 from workflows import clock

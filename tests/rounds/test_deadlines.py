@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.db import db
+from app.deadlines.scheduling import fire_overdue as fire_due
 from app.rounds.issuing import issue_round
 from app.rounds.models import DistrictAssessment
-from app.scheduler import fire_overdue as fire_due
 from app.schemes.models import Scheme
 from app.scoring.models import Fact
 from app.tasks.models import TaskRecord

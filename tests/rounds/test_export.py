@@ -72,7 +72,7 @@ def test_a_published_round_exports_as_csv_excel_and_json(app, demo, client_as) -
     assert "综合考核数据导出" in other.get_json()["message"]
 
     token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.scopes == "export"))
-    admin.post(f"/admin/tokens/{token_id}/revoke")
+    admin.post(f"/accounts/tokens/{token_id}/revoke")
     assert api.get(f"/api/rounds/{round_id}/export", headers=headers).status_code == 401
     assert client_as("liaison_gusu").get(f"/rounds/{round_id}/export.csv").status_code == 403
 
@@ -80,7 +80,7 @@ def test_a_published_round_exports_as_csv_excel_and_json(app, demo, client_as) -
 def test_a_token_needs_a_scope(app, demo, client_as) -> None:
     admin = client_as("admin")
     page = admin.post(
-        "/admin/tokens", data={"user_id": "1", "name": "x", "days": "30"}, follow_redirects=True
+        "/accounts/tokens", data={"user_id": "1", "name": "x", "days": "30"}, follow_redirects=True
     )
     assert "请选择令牌的权限范围" in page.get_data(as_text=True)
     assert db.session.scalar(select(ApiToken.id)) is None

@@ -14,17 +14,17 @@ import pytest
 import yaml
 from openpyxl import Workbook, load_workbook
 
+from app.schemes.excel import to_workbook
 from app.schemes.exchange import (
     IndicatorData,
     SchemeData,
     SchemeDataError,
     from_json,
-    from_workbook,
     to_json,
-    to_workbook,
     tree_rows,
     validate,
 )
+from app.schemes.workbook_reader import from_workbook
 
 SCHEME_YAML = Path(__file__).resolve().parents[2] / "app" / "schemes" / "data" / "scheme-2026.yaml"
 

@@ -27,8 +27,10 @@ from sqlalchemy import func, select
 
 from app import inputs
 from app.db import db
-from app.schemes.exchange import SchemeData, from_workbook, to_workbook
+from app.schemes.excel import to_workbook
+from app.schemes.exchange import SchemeData
 from app.schemes.models import Scheme
+from app.schemes.workbook_reader import from_workbook
 from tests.schemes.test_exchange import cells, draft_scheme, edited, errors_of, row_of
 
 MB = 1 << 20

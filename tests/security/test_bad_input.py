@@ -70,13 +70,13 @@ def probe(app, world, client_as, caplog):
     ids = district_ids()
     pages = {
         "admin": [
-            "/admin/users",
+            "/accounts/users",
             "/rounds/new",
             f"/schemes/{draft.id}",
             f"/schemes/{draft.id}/indicators/new",
             f"/schemes/{draft.id}/indicators/{leaf.id}/edit",
-            "/admin/calendar",
-            "/admin/jobs",
+            "/calendar",
+            "/deadlines",
             f"/tasks/{world['task']}/deadline",
             f"/rounds/{world['round']}",
             "/account/password",

@@ -19,8 +19,8 @@ from app.errors import Forbidden, ValidationFailed
 from app.evidence.operations import PendingEvidence, attach, discard, evidence_of, store_uploads
 from app.notices.operations import issue_notice
 from app.scoring.fact_forms import FactInput, describe_fields, occurrence_rows, parse_indicator, prefill
-from app.scoring.forms import IndicatorRow, preview_score
 from app.scoring.scores import AssessmentScores, indicator_rules, load_scores
+from app.scoring.task_forms import IndicatorRow, preview_score
 from app.tasks.context import Files, Payload, TaskContext
 
 

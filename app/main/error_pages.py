@@ -1,25 +1,16 @@
-"""Template helpers, the inbox badge on every page, and Chinese error pages."""
+"""Error pages in Chinese (and JSON errors on the API), for every failure a request can meet: a
+refused CSRF token, an HTTP error, a value the database refused, an unexpected error."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from app.db import db
-from app.notifications.operations import unread_count
-from app.schemes.describe import describe_rules
-from app.scoring.fact_forms import describe_fact
-from app.scoring.rules import FINDER_LABELS
-from app.scoring.scores import SCORE_STAGE_LABELS
-from app.tasks.queries import inbox_count
-from workflows import clock
 
 ERROR_TITLES = {
     400: "请求有误",
@@ -31,17 +22,6 @@ ERROR_TITLES = {
     429: "请求过于频繁",
     500: "系统错误",
 }
-
-
-def _local(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    value = clock.local(dt)
-    return value.strftime(fmt) if value else ""
-
-
-def _points(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:.2f}"
 
 
 def error_page(code: int, message: str, title: str | None = None) -> tuple[str, int]:
@@ -56,22 +36,6 @@ def wants_json() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["local"] = _local
-    app.jinja_env.filters["points"] = _points
-    app.jinja_env.filters["deadline"] = clock.deadline_text
-    app.jinja_env.globals["describe_fact"] = describe_fact
-    app.jinja_env.globals["describe_rules"] = describe_rules
-    app.jinja_env.globals["score_stage_labels"] = SCORE_STAGE_LABELS
-    app.jinja_env.globals["finder_labels"] = FINDER_LABELS
-
-    @app.context_processor
-    def _inbox_badge() -> dict[str, Any]:
-        count = unread = ""
-        if current_user.is_authenticated:
-            count = inbox_count(db.session, current_user)
-            unread = unread_count(db.session, current_user.id)
-        return {"inbox_count": count, "unread_count": unread, "now": clock.now()}
-
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Any:
         message = "页面已过期或来源不明（CSRF 校验失败），请刷新页面后重试"
