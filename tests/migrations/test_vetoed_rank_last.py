@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.migrations import upgrade
@@ -19,26 +16,9 @@ pytestmark = pytest.mark.db
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[str]:
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'migrate.sqlite'}"
-        return
-    server = make_url(PG_URL)
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    name = "szcg_migration_0012_test"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
-
-
-def test_existing_versions_keep_the_earlier_rule_and_new_ones_take_the_setting(database: str) -> None:
-    upgrade(database, "0011")
-    engine = create_engine(database)
+def test_existing_versions_keep_the_earlier_rule_and_new_ones_take_the_setting(empty_database: str) -> None:
+    upgrade(empty_database, "0011")
+    engine = create_engine(empty_database)
     with engine.begin() as conn:
         for label in ("2026版", "2027版"):  # used by rounds or not: the same
             conn.execute(
@@ -50,14 +30,14 @@ def test_existing_versions_keep_the_earlier_rule_and_new_ones_take_the_setting(d
                 ),
                 {"label": label},
             )
-    upgrade(database)
+    upgrade(empty_database)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT label, vetoed_rank_last FROM schemes ORDER BY label")).all()
     engine.dispose()
     assert [(label, bool(v)) for label, v in rows] == [("2026版", False), ("2027版", False)]
 
     # A version created afterwards (create_scheme, clone, import all build a Scheme) ranks them last.
-    engine = create_engine(database)
+    engine = create_engine(empty_database)
     with Session(engine) as session:
         session.add(Scheme(year=2028, label="2028版", name="细则"))
         session.commit()
