@@ -61,12 +61,18 @@ def _caller_area() -> tuple[str, str] | None:
     return None
 
 
+# Watches may nest (the check's own test watches inside the suite's): only the innermost records.
+_active: list[OwnershipWatch] = []
+
+
 class OwnershipWatch:
     def __init__(self) -> None:
         self.tables = table_areas()
         self.violations: list[str] = []
 
     def check(self, table: str, how: str) -> None:
+        if not _active or _active[-1] is not self:
+            return
         owner = self.tables.get(table)
         caller = _caller_area()
         if owner is None or caller is None:
@@ -108,9 +114,11 @@ def watching() -> Iterator[OwnershipWatch]:
         original_delete(session, instance)
 
     Session.delete = delete  # type: ignore[method-assign]
+    _active.append(watch)
     try:
         yield watch
     finally:
+        _active.remove(watch)
         Session.delete = original_delete  # type: ignore[method-assign]
         event.remove(Session, "do_orm_execute", watch.on_execute)
         event.remove(Session, "transient_to_pending", watch.on_pending)

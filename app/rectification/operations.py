@@ -13,7 +13,7 @@ from app.processes import RECTIFICATION_PROCESS, library
 from app.processes.runtime import ProcessRun
 from app.rectification.models import Rectification
 from app.rounds.models import DistrictAssessment, Round
-from app.rounds.operations import results_of
+from app.rounds.operations import district_page, results_of
 from app.scoring.scores import load_scores
 from workflows import clock
 
@@ -80,7 +80,7 @@ def order_rectifications(run: ProcessRun, round_: Round) -> int:
             liaisons,
             f"{round_.title} 整改通知",
             "；".join(reasons),
-            f"/rounds/{round_.id}/districts/{result.district_id}",
+            district_page(round_.id, result.district_id),
         )
         ordered += 1
     return ordered

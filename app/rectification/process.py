@@ -15,6 +15,7 @@ from app.processes.registry import ServiceOperation
 from app.processes.runtime import ProcessRun, ready_elements
 from app.rectification.models import Rectification
 from app.rectification.operations import follow_process, mark_accepted, mark_overdue
+from app.rounds.operations import district_page
 from app.tasks.models import TaskRecord
 from app.tasks.projection import TaskScope, sync_tasks
 from workflows.engine import ProcessDefinition
@@ -30,7 +31,7 @@ def _item(run: ProcessRun, data: dict[str, Any]) -> Rectification:
 
 
 def _link(item: Rectification) -> str:
-    return f"/rounds/{item.round_id}/districts/{item.district_id}"
+    return district_page(item.round_id, item.district_id)
 
 
 def rectification_overdue(run: ProcessRun, data: dict[str, Any]) -> dict[str, Any]:

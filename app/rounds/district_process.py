@@ -20,7 +20,7 @@ from app.processes import DISTRICT_PROCESS
 from app.processes.registry import ServiceOperation
 from app.processes.runtime import ProcessRun, ready_elements
 from app.rounds.models import DistrictAssessment, Round
-from app.rounds.operations import mark_self_overdue
+from app.rounds.operations import district_page, mark_self_overdue
 from app.scoring.operations import close_overdue_self_report
 from app.tasks.models import TaskRecord
 from app.tasks.projection import TaskScope, escalate_open_tasks, sync_tasks
@@ -47,7 +47,7 @@ def _assessment(run: ProcessRun, data: dict[str, Any]) -> DistrictAssessment:
 
 
 def _link(assessment: DistrictAssessment) -> str:
-    return f"/rounds/{assessment.round_id}/districts/{assessment.district_id}"
+    return district_page(assessment.round_id, assessment.district_id)
 
 
 def _notify(

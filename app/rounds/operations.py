@@ -165,6 +165,12 @@ def annual_rows(session: Session, rounds: Sequence[Round]) -> tuple[list[dict[st
     return rows, AGGREGATION_RULES.get(rule, rule)
 
 
+def district_page(round_id: int, district_id: int) -> str:
+    """The link notifications and e-mails give to a district's page of a round (stored with them,
+    so the address must keep working: see the URL table in docs/architecture.md)."""
+    return f"/rounds/{round_id}/districts/{district_id}"
+
+
 # Milestones of a district's assessment, recorded by the step that reaches them. The assessment
 # row is the rounds area's; scoring, appeals and the task forms call these instead of writing it.
 

@@ -18,8 +18,10 @@ import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
+
+from app.scoring.rules import written_number
 
 KINDS = ("scored", "bonus", "veto")
 KIND_LABELS = {"scored": "计分", "bonus": "加分", "veto": "否决"}
@@ -315,15 +317,8 @@ def to_json(data: SchemeData) -> dict[str, Any]:
     }
 
 
-def parse_decimal(value: Any) -> Decimal | None:
-    """A finite Decimal from a number or numeric text (floats by their shortest repr), else None."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        return None
-    try:
-        result = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() else None
+# A finite Decimal from a number or numeric text (floats by their shortest repr), else None.
+parse_decimal = written_number
 
 
 def from_json(payload: Any, *, check_scheme: bool = True) -> SchemeData:

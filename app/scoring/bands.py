@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, localcontext
 from itertools import pairwise
 from typing import Any
 
 from app.scoring.outcomes import ARITHMETIC
+from app.scoring.rules import written_number
 
 # Published scales are 0–100 or a few hundred points. Bounds far outside (1E+999999999 is a finite
 # Decimal) are left to parse_rules untouched: they are no table's tiers, and spelling them out in a
@@ -39,17 +40,6 @@ class BandEntry:
     warnings: tuple[str, ...] = ()  # real gaps left between bands, in Chinese
 
 
-def _number(value: Any) -> Decimal | None:
-    # The same reading as parse_rules: a float by its shortest repr, text stripped, no booleans.
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        return None
-    try:
-        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
 def _bounds(rules: Any) -> list[tuple[Decimal, Decimal, Decimal | None]] | None:
     """(min, max, points) of each band of tiered rules; None when they cannot be read (not tiered,
     or a bound that is not a number: parse_rules then says what is wrong)."""
@@ -60,10 +50,10 @@ def _bounds(rules: Any) -> list[tuple[Decimal, Decimal, Decimal | None]] | None:
         return None
     out = []
     for row in rows:
-        low, high = _number(row.get("min")), _number(row.get("max"))
+        low, high = written_number(row.get("min")), written_number(row.get("max"))
         if low is None or high is None or not (_moderate(low) and _moderate(high)):
             return None
-        out.append((low, high, _number(row.get("points"))))
+        out.append((low, high, written_number(row.get("points"))))
     return out
 
 

@@ -26,6 +26,21 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 IGNORED_FIELDS = frozenset({"frequency"})
 ZERO = Decimal(0)
 
+
+def written_number(value: Any) -> Decimal | None:
+    """The number as its author wrote it, finite, or None: numeric text (stripped), an int, a
+    Decimal, or a float — floats come from YAML and JSON (0.3), and their repr is the shortest
+    string that round-trips, so Decimal(repr) is the written number, not the binary approximation.
+    Booleans are not numbers. Scheme files, the editor and the rules all read numbers this way."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        return None
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
 FIELD_LABELS = {
     "method": "计分方法",
     "amount": "每次扣分",
@@ -191,15 +206,8 @@ class _Reader:
     def decimal(
         self, value: Any, field: str, low: Decimal | None = ZERO, high: Decimal | None = None
     ) -> Decimal:
-        # Floats come from YAML (0.3): their repr is the shortest string that round-trips, so
-        # Decimal(repr) is the number the author wrote, never the binary approximation.
-        number = None
-        if isinstance(value, int | float | str | Decimal) and not isinstance(value, bool):
-            try:
-                number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-            except InvalidOperation:
-                number = None
-        if number is None or not number.is_finite():
+        number = written_number(value)
+        if number is None:
             raise self.fail(field, "须为有限数字")
         if low is not None and high is not None and not low <= number <= high:
             raise self.fail(field, f"须在 {low} 到 {high} 之间")

@@ -31,23 +31,13 @@ from app.schemes.excel import to_workbook
 from app.schemes.exchange import SchemeData
 from app.schemes.models import Scheme
 from app.schemes.workbook_reader import from_workbook
-from tests.schemes.test_exchange import cells, draft_scheme, edited, errors_of, row_of
+from tests.schemes.workbooks import cells, draft_scheme, edited, errors_of, row_of
 
 MB = 1 << 20
 SHEET = "xl/worksheets/sheet1.xml"
 NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 HEADER = ["序号", "一级指标", "二级指标", "三级指标", "分值", "类型", "评分标准", "考核部门", "数据来源"]
 HEADER += ["考核频次", "系统考核", "指标编码", "计分规则"]
-
-
-@pytest.fixture(scope="module")
-def draft() -> SchemeData:
-    return draft_scheme()
-
-
-@pytest.fixture(scope="module")
-def exported(draft: SchemeData) -> bytes:
-    return to_workbook(draft)
 
 
 @dataclass

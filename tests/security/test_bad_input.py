@@ -194,3 +194,17 @@ def test_api_bodies_refuse_hostile_values(app, probe, world) -> None:
     assert response.status_code == 422
     assert "嵌套" in response.get_json()["message"]
     assert DATABASE_REFUSED not in probe["caplog"].text
+
+
+def test_a_nul_byte_is_refused_with_a_chinese_message_and_changes_nothing(probe, world) -> None:
+    liaison = probe["browsers"]["liaison_wujiang"]
+    record = task_of("self_report", probe["ids"]["wujiang"])
+    response = liaison.post(f"/tasks/{record.id}", data={"action": "submit", "reason_DW03": "着装\x00不规范"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "提交的内容中含有不允许的控制字符" in page
+    assert "reason_DW03" not in page  # an internal field name is no help to a person
+    assert task_of("self_report", probe["ids"]["wujiang"]).state == "ready"
+    api = probe["admin"].client.post("/api/tasks/1/draft", json={"values": {"f_X_desc": "a\x00"}})
+    assert api.status_code == 422
+    assert api.get_json()["fields"] == {"values.f_X_desc": api.get_json()["message"]}
