@@ -48,7 +48,7 @@ from benchmarks._common import (
     ms,
     p95,
 )
-from workflows.engine import ProcessLibrary
+from workflows.definitions import ProcessLibrary
 from workflows.store import ProcessInstance
 
 SIZES = (6, 60, 600)

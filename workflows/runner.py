@@ -20,7 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows import clock
-from workflows.engine import DISTRICT_LANES, LANE_ROLES, ProcessDefinition, ProcessLibrary, ServiceHandler
+from workflows.definitions import (
+    DISTRICT_LANES,
+    LANE_ROLES,
+    ProcessDefinition,
+    ProcessLibrary,
+    ServiceHandler,
+)
 from workflows.store import ProcessDefinitionRecord, ProcessInstance, TimerChange
 
 _STATE_NAMES = {TaskState.READY: "ready", TaskState.COMPLETED: "completed", TaskState.CANCELLED: "cancelled"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workflows.engine import ProcessLibrary
+from workflows.definitions import ProcessLibrary
 from workflows.runner import InstanceStore
 
 DISTRICT_PROCESS = "district_assessment"

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from app.processes.runtime import ProcessRun
     from app.tasks.models import TaskRecord
-    from workflows.engine import ProcessDefinition
+    from workflows.definitions import ProcessDefinition
     from workflows.store import ProcessInstance
 
 

@@ -19,7 +19,7 @@ from app.deadlines.reminders import plan_for_opened
 from app.processes import store
 from app.processes.registry import registry
 from workflows.calendar import WorkCalendar
-from workflows.engine import ProcessDefinition
+from workflows.definitions import ProcessDefinition
 from workflows.store import ProcessInstance
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from app.rectification.operations import follow_process, mark_accepted, mark_ove
 from app.rounds.operations import district_page
 from app.tasks.models import TaskRecord
 from app.tasks.projection import TaskScope, sync_tasks
-from workflows.engine import ProcessDefinition
+from workflows.definitions import ProcessDefinition
 from workflows.store import ProcessInstance
 
 READS = {"rectification_id": "整改记录"}

@@ -26,7 +26,7 @@ from app.tasks.models import TaskRecord
 from app.tasks.projection import TaskScope, escalate_open_tasks, sync_tasks
 from workflows import clock
 from workflows.deadlines import due_date
-from workflows.engine import ProcessDefinition
+from workflows.definitions import ProcessDefinition
 from workflows.runner import send_message
 from workflows.store import ProcessInstance
 

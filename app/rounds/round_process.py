@@ -16,7 +16,7 @@ from app.rounds.models import Round
 from app.rounds.operations import publish_round
 from app.tasks.models import TaskRecord
 from app.tasks.projection import TaskScope, sync_tasks
-from workflows.engine import ProcessDefinition
+from workflows.definitions import ProcessDefinition
 from workflows.store import ProcessInstance
 
 STATUS_BY_ELEMENT = {"finalise": "finalising", "approval": "approving"}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.tasks.models import LANE_POOLS, TaskRecord
 from workflows import clock
-from workflows.engine import ProcessDefinition
+from workflows.definitions import ProcessDefinition
 from workflows.runner import user_tasks
 from workflows.store import ProcessInstance
 

@@ -12,7 +12,7 @@ from app.db import db
 from app.scoring.models import Fact
 from app.tasks.models import TaskRecord
 from tests.helpers import district_ids, full_marks, issue_round, occurrence, task_of
-from workflows.engine import ProcessLibrary
+from workflows.definitions import ProcessLibrary
 from workflows.runner import Actor, TaskRefused, find_ready_task
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.engine import ProcessDefinitionError, ProcessLibrary, parse_definition
+from workflows.definitions import ProcessDefinitionError, ProcessLibrary, parse_definition
 from workflows.restricted import RestrictedEnvironment
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
