@@ -15,6 +15,7 @@ from app.inputs import IdConverter
 from app.notifications.channels import init_channels
 from app.processes import processes
 from app.request_guard import JSONProvider
+from workflows import sandbox
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -38,6 +39,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     db.bind(app.config["DATABASE_URL"])
     processes.init(app.config["BPMN_DIR"])
+    sandbox.configure(
+        sandbox.SandboxLimits(
+            budget_seconds=float(app.config["SCRIPT_BUDGET_SECONDS"]),
+            memory_bytes=int(app.config["SCRIPT_MEMORY_MB"]) * 1024 * 1024,
+            workers=int(app.config["SCRIPT_SANDBOXES"]),
+        )
+    )
     register_process_handlers()
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -91,7 +99,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def register_process_handlers() -> None:
     """Each process's handler, from the area that owns the process (app/processes/registry.py)."""
-    from app.processes.registry import registry
+    from app.processes.runtime import registry
     from app.rectification.process import HANDLER as rectification
     from app.rounds.district_process import HANDLER as district
     from app.rounds.round_process import HANDLER as round_

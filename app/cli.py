@@ -1,4 +1,5 @@
-"""Flask commands: ``db upgrade``, ``seed-demo``, and the areas' ``scheme …`` and ``round …`` groups."""
+"""Flask commands: ``db upgrade``, ``seed-demo``, and the areas' ``scheme …``, ``round …``,
+``scheduler …`` and ``notices …`` groups."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from app.db import db
 from app.deadlines.commands import scheduler_cli
 from app.demo import seed_demo
 from app.migrations import upgrade
+from app.notices.commands import notices_cli
 from app.rounds.commands import round_cli
 from app.schemes.commands import scheme_cli
 
@@ -41,3 +43,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(round_cli)
     app.cli.add_command(scheme_cli)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(notices_cli)

@@ -47,6 +47,16 @@ class Config:
     # Threads firing deadlines: None = one on SQLite (its writes are serialised anyway; more
     # threads only queue on the lock), four on PostgreSQL.
     SCHEDULER_WORKERS: int | None = None
+    # A deadline whose firing fails is retried after 30 s, then 1, 2, 4 and 8 minutes; after that
+    # its incident waits for an administrator (notified once) on 定时任务.
+    INCIDENT_RETRY_SECONDS = 30.0
+    INCIDENT_MAX_RETRIES = 5
+    # Diagram scripts, and expressions not statically bounded, run in sandbox processes
+    # (workflows/sandbox.py): wall-clock seconds per evaluation, memory per sandbox process, and
+    # how many such processes each server process may run at once.
+    SCRIPT_BUDGET_SECONDS = 2.0
+    SCRIPT_MEMORY_MB = 512
+    SCRIPT_SANDBOXES = 2
     REMINDER_POLL_SECONDS = 15.0
     OUTBOX_POLL_SECONDS = 5.0
     NOTICE_POLL_SECONDS = 3.0

@@ -53,7 +53,7 @@ def seed_default_scheme(session: Session) -> Scheme:
 
 def seed_users(session: Session, districts: list[District]) -> list[tuple[str, str, str]]:
     logins = []
-    accounts = [(u, n, r, None) for u, n, r in STAFF]
+    accounts: list[tuple[str, str, str, int | None]] = [(u, n, r, None) for u, n, r in STAFF]
     accounts += [(f"liaison_{d.code}", LIAISON_NAMES[d.code], "liaison", d.id) for d in districts]
     for username, name, role, district_id in accounts:
         if session.scalar(select(User.id).where(User.username == username)) is None:

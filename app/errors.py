@@ -35,3 +35,11 @@ class Conflict(OperationError):
 
     status = 409
     code = "conflict"
+
+
+class ProcessStepFailed(OperationError):
+    """A script, condition or service task of the process failed while a click ran it: the click
+    is refused whole (nothing is written) and the person is told which step failed."""
+
+    status = 422
+    code = "process_step_failed"

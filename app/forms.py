@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
-from wtforms.fields.choices import SelectChoice
+
+# types-WTForms describes WTForms 3.2; SelectChoice is new in 3.3 (the stubs lack it).
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 
 class Form(FlaskForm):

@@ -8,7 +8,7 @@ from app.db import Base
 from app.deadlines.models import Reminder
 from app.districts.models import District
 from app.evidence.models import EvidenceFile
-from app.notices.models import DocumentSequence, Notice, NoticeJob
+from app.notices.models import DocumentCounter, Notice, NoticeJob, NumberingRule
 from app.notifications.models import Notification, OutboundMessage
 from app.ratelimits.models import RateLimit
 from app.rectification.models import Rectification
@@ -18,6 +18,7 @@ from app.scoring.models import Fact, IndicatorRevision
 from app.tasks.models import TaskRecord
 from workflows.store import (
     ProcessDefinitionRecord,
+    ProcessIncident,
     ProcessInstance,
     SchedulerJob,
     SchedulerLease,
@@ -33,7 +34,7 @@ __all__ = [
     "CalendarDay",
     "District",
     "DistrictAssessment",
-    "DocumentSequence",
+    "DocumentCounter",
     "EvidenceFile",
     "Fact",
     "Indicator",
@@ -41,8 +42,10 @@ __all__ = [
     "Notice",
     "NoticeJob",
     "Notification",
+    "NumberingRule",
     "OutboundMessage",
     "ProcessDefinitionRecord",
+    "ProcessIncident",
     "ProcessInstance",
     "RateLimit",
     "Rectification",

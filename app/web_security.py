@@ -37,7 +37,7 @@ def over_https(app: Flask) -> bool:
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie, Secure whenever the request came over HTTPS (COOKIE_SECURE)."""
 
-    def get_cookie_secure(self, app: Flask) -> bool:  # type: ignore[override]
+    def get_cookie_secure(self, app: Flask) -> bool:
         return over_https(app)
 
 

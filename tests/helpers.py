@@ -149,3 +149,14 @@ def integration_token(admin: Any, username: str = "zhkh") -> str:
     match = TOKEN_VALUE.search(page)
     assert match, page[:2000]
     return match.group(0)
+
+
+def correct_dw03(admin, round_id: int, district: int, reason: str, present: bool = False):
+    """The administrator restates 姑苏's DW03: no occurrence (the deduction falls), or one again."""
+    from app.schemes.models import Indicator
+
+    dw03 = db.session.scalar(select(Indicator.id).where(Indicator.code == "DW03"))
+    data = {"indicator_id": str(dw03), "f_DW03_present": "1", "reason": reason}
+    if present:
+        data.update(occurrence("DW03", 1, "执勤着装不规范", "superior"))
+    return admin.post(f"/rounds/{round_id}/districts/{district}/correct", data=data)

@@ -12,6 +12,7 @@ from typing import Any
 
 from workflows import clock
 from workflows.calendar import WorkCalendar
+from workflows.script_helpers import MAX_SPAN_DAYS, date_helpers
 
 STAGES = ("self_report", "verification", "appeal", "review")
 STAGE_LABELS = {
@@ -44,7 +45,7 @@ def validate_rule(stage: str, rule: dict[str, Any]) -> dict[str, Any]:
         return {"kind": "fixed", "at": parsed.isoformat()}
     if kind in ("days", "working_days"):
         try:
-            days = int(rule.get("days"))  # type: ignore[arg-type]
+            days = int(rule.get("days", ""))  # a missing number is refused like a malformed one
         except (TypeError, ValueError) as exc:
             raise DeadlineRuleError(f"{label}的天数必须是整数") from exc
         if not 1 <= days <= 90:
@@ -68,10 +69,15 @@ def due_date(
         return datetime.fromisoformat(rule["at"]).isoformat()
     started = clock.local(start or clock.now())
     assert started is not None
+    days = int(rule["days"])
+    # Timer expressions run in the engine's own process (they are statically bounded, see
+    # script_bounds): a rule a script rewrote must not make the working-day walk unbounded.
+    if not 0 <= days <= MAX_SPAN_DAYS:
+        raise DeadlineRuleError(f"{STAGE_LABELS.get(stage, stage)}的天数须在 0 到 {MAX_SPAN_DAYS} 之间")
     if rule["kind"] == "working_days":
-        last_day = (calendar or WorkCalendar()).add_workdays(started.date(), int(rule["days"]))
+        last_day = (calendar or WorkCalendar()).add_workdays(started.date(), days)
     else:
-        last_day = started.date() + timedelta(days=int(rule["days"]))
+        last_day = started.date() + timedelta(days=days)
     end = datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=clock.SHANGHAI)
     return end.isoformat()
 
@@ -82,4 +88,4 @@ def script_functions(calendar: WorkCalendar | None = None) -> dict[str, Any]:
     def bound_due_date(rules: dict[str, Any], stage: str) -> str:
         return due_date(rules, stage, calendar=calendar)
 
-    return {"due_date": bound_due_date}
+    return {"due_date": bound_due_date, **date_helpers(calendar)}

@@ -9,17 +9,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from workflows.calendar import WorkCalendar
 from workflows.deadlines import script_functions
-from workflows.restricted import RestrictedEnvironment, UnsafeScriptError, check_source, iter_spec_sources
+from workflows.diagram_checks import library_problem, spec_problems, structure_problems
+from workflows.diagram_messages import app_message
+from workflows.diagram_problems import DiagramProblem, ElementIndex
+from workflows.diagram_problems import ProcessDefinitionError as ProcessDefinitionError  # its old home
+from workflows.diagram_xml import read_diagram, schema_problems
+from workflows.restricted import RestrictedEnvironment
 
 # Lane names in the diagrams are the roles that may work the tasks in them.
 # A reviewer lane is open to administrators and to inspectors (with 回避 checked by the app).
@@ -33,10 +36,6 @@ LANE_ROLES: dict[str, frozenset[str]] = {
 DISTRICT_LANES = frozenset({"区联络员"})
 
 ServiceHandler = Callable[[str, Any, dict[str, Any]], Any]
-
-
-class ProcessDefinitionError(ValueError):
-    """A diagram that cannot be used: invalid BPMN, unsafe script, unknown lane."""
 
 
 @dataclass(frozen=True)
@@ -54,11 +53,12 @@ def definition_version(xml: bytes) -> str:
     return hashlib.sha256(xml).hexdigest()[:16]
 
 
-class AssessmentScriptEngine(PythonScriptEngine):
+# SpiffWorkflow ships no types, so its base class is Any to mypy.
+class AssessmentScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """Restricted script engine whose service tasks call back into the application."""
 
     def __init__(self, services: ServiceHandler | None = None, calendar: WorkCalendar | None = None) -> None:
-        super().__init__(environment=RestrictedEnvironment(script_functions(calendar)))
+        super().__init__(environment=RestrictedEnvironment(script_functions(calendar), calendar))
         self.services = services
 
     def call_service(
@@ -71,43 +71,46 @@ class AssessmentScriptEngine(PythonScriptEngine):
 
 
 def parse_definition(xml: bytes, process_key: str, filename: str = "<upload>") -> ProcessDefinition:
-    """Parse and validate one BPMN document; refuse unsafe scripts and unknown lanes."""
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    """Parse and validate one BPMN document.
+
+    A refusal is a ProcessDefinitionError whose ``problems`` list, in Chinese, every problem found
+    at the stage that failed (the XML, the schema, references, the engine's parse, then lanes,
+    forms and scripts), each naming its element; nothing escapes as another exception.
+    """
     try:
-        parser.add_bpmn_xml(etree.fromstring(xml), filename=filename)
+        return _parse_definition(xml, process_key, filename)
+    except (RecursionError, MemoryError):
+        raise ProcessDefinitionError(DiagramProblem(*app_message("too_complex"))) from None
+
+
+def _parse_definition(xml: bytes, process_key: str, filename: str) -> ProcessDefinition:
+    root = read_diagram(xml)
+    index = ElementIndex(root)
+    problems = schema_problems(root, index) or structure_problems(index, process_key)
+    if problems:
+        raise ProcessDefinitionError(problems)
+    parser = SpiffBpmnParser()  # no validator: schema_problems has listed every schema error already
+    try:
+        parser.add_bpmn_xml(root, filename=filename)
         spec = parser.get_spec(process_key)
         subprocess_specs = parser.get_subprocess_specs(process_key)
-    except ValidationException as exc:
-        raise ProcessDefinitionError(f"流程图校验失败：{exc}") from exc
-    except (etree.XMLSyntaxError, KeyError) as exc:
-        raise ProcessDefinitionError(f"流程图无法解析：{exc}") from exc
-    except Exception as exc:  # SpiffWorkflow raises bare exceptions for several parse faults
-        raise ProcessDefinitionError(f"流程图无法解析：{exc}") from exc
+    except Exception as exc:  # ValidationException, and bare exceptions for several parse faults
+        raise ProcessDefinitionError(library_problem(exc, index)) from exc
     all_specs = [spec, *subprocess_specs.values()]
+    problems = spec_problems(all_specs, index, LANE_ROLES)
+    if problems:
+        raise ProcessDefinitionError(problems)
     user_tasks: dict[str, dict[str, Any]] = {}
     for process_spec in all_specs:
-        try:
-            for element, source, mode in iter_spec_sources(process_spec.task_specs.values()):
-                check_source(element, source, mode)
-        except UnsafeScriptError as exc:
-            raise ProcessDefinitionError(str(exc)) from exc
         for task_spec in process_spec.task_specs.values():
-            if not getattr(task_spec, "manual", False):
-                continue
-            lane = task_spec.lane
-            if lane not in LANE_ROLES:
-                raise ProcessDefinitionError(
-                    f"流程元素 {task_spec.bpmn_id} 所在泳道“{lane}”不是已知角色（{'、'.join(LANE_ROLES)}）"
-                )
-            properties = task_spec.extensions.get("properties", {})
-            if "formKey" not in properties:
-                raise ProcessDefinitionError(f"用户任务 {task_spec.bpmn_id} 没有指定表单（formKey）")
-            user_tasks[task_spec.bpmn_id] = {
-                "name": task_spec.bpmn_name or task_spec.bpmn_id,
-                "lane": lane,
-                "form_key": properties["formKey"],
-                "stage": properties.get("stage"),
-            }
+            if getattr(task_spec, "manual", False):
+                properties = task_spec.extensions["properties"]
+                user_tasks[task_spec.bpmn_id] = {
+                    "name": task_spec.bpmn_name or task_spec.bpmn_id,
+                    "lane": task_spec.lane,
+                    "form_key": properties["formKey"],
+                    "stage": properties.get("stage"),
+                }
     return ProcessDefinition(
         key=process_key,
         version=definition_version(xml),
@@ -154,7 +157,10 @@ class ProcessLibrary:
         return wf
 
     def dumps(self, wf: BpmnWorkflow) -> str:
-        return self.serializer.serialize_json(wf)
+        state = self.serializer.serialize_json(wf)
+        if not isinstance(state, str):
+            raise TypeError(f"the workflow serializer returned {type(state).__name__}, not JSON text")
+        return state
 
     def loads(self, state: str, services: ServiceHandler | None) -> BpmnWorkflow:
         wf = self.serializer.deserialize_json(state)

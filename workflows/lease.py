@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflows import clock
-from workflows.store import SchedulerLease
+from workflows.store import SchedulerLease, rowcount
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 
@@ -36,21 +36,23 @@ class Lease:
         asked_at = clock.now()
         expires = asked_at + self.ttl
         with self.transaction() as session:
-            taken = session.execute(
-                update(SchedulerLease)
-                .where(
-                    SchedulerLease.name == self.name,
-                    or_(SchedulerLease.holder == self.holder, SchedulerLease.expires_at < asked_at),
+            taken = rowcount(
+                session.execute(
+                    update(SchedulerLease)
+                    .where(
+                        SchedulerLease.name == self.name,
+                        or_(SchedulerLease.holder == self.holder, SchedulerLease.expires_at < asked_at),
+                    )
+                    .values(
+                        holder=self.holder,
+                        renewed_at=asked_at,
+                        expires_at=expires,
+                        acquired_at=case(
+                            (SchedulerLease.holder == self.holder, SchedulerLease.acquired_at), else_=asked_at
+                        ),
+                    )
                 )
-                .values(
-                    holder=self.holder,
-                    renewed_at=asked_at,
-                    expires_at=expires,
-                    acquired_at=case(
-                        (SchedulerLease.holder == self.holder, SchedulerLease.acquired_at), else_=asked_at
-                    ),
-                )
-            ).rowcount
+            )
             if not taken and session.get(SchedulerLease, self.name) is None:
                 taken = self._insert(session, asked_at, expires)
         self.valid_until = asked_at + self.ttl if taken else None

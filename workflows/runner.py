@@ -16,8 +16,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from workflows import clock
 from workflows.definitions import (
@@ -27,6 +28,7 @@ from workflows.definitions import (
     ProcessLibrary,
     ServiceHandler,
 )
+from workflows.incidents import close_for_instance, task_failure
 from workflows.store import ProcessDefinitionRecord, ProcessInstance, TimerChange
 
 _STATE_NAMES = {TaskState.READY: "ready", TaskState.COMPLETED: "completed", TaskState.CANCELLED: "cancelled"}
@@ -100,12 +102,12 @@ def user_tasks(wf: BpmnWorkflow, definition: ProcessDefinition) -> list[UserTask
 
 
 def next_timer(wf: BpmnWorkflow) -> datetime | None:
-    dues = [
-        _timer_due(task)
+    timers = [
+        task
         for task in wf.event_manager.tasks.values()
         if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
     ]
-    dues = [d for d in dues if d is not None]
+    dues = [due for due in map(_timer_due, timers) if due is not None]
     return min(dues) if dues else None
 
 
@@ -156,10 +158,22 @@ def _waiting_timers(wf: BpmnWorkflow) -> set[Any]:
 
 
 def fire_due_timers(wf: BpmnWorkflow) -> bool:
-    """Fire the timers whose date has passed; say whether any did."""
+    """Fire the timers whose date has passed; say whether any did.
+
+    A task that fails on the way (the boundary timer's service task, a script) raises
+    ``TaskFailure`` naming it, for the scheduler's incident (workflows/incidents.py).
+    """
     before = _waiting_timers(wf)
-    wf.refresh_timers()
-    wf.do_engine_steps()
+    try:
+        wf.refresh_timers()
+        wf.do_engine_steps()
+    except StaleDataError:
+        raise
+    except Exception as exc:
+        failure = task_failure(wf, exc)
+        if failure is None:
+            raise
+        raise failure from exc
     return _waiting_timers(wf) != before
 
 
@@ -247,11 +261,19 @@ class InstanceStore:
         self.save(session, instance, wf)
         return instance, wf
 
-    def lock(self, session: Session, instance_id: int) -> None:
+    def lock(self, session: Session, instance_id: int | ColumnElement[int]) -> ProcessInstance | None:
         """Row-lock the instance for the rest of the transaction (a no-op on SQLite, whose writes
         are serialised anyway): a second click on the same process waits, then sees the first's
-        outcome instead of racing it."""
-        session.execute(select(ProcessInstance.id).where(ProcessInstance.id == instance_id).with_for_update())
+        outcome instead of racing it. *instance_id* may be a scalar subquery (the instance of a
+        task, so the caller reads the task once, after the lock). Returns the row, read whole and
+        replacing any copy the session held: while the caller holds it (the session keeps only weak
+        references), ``load`` finds it in the session instead of querying again."""
+        return session.scalars(
+            select(ProcessInstance)
+            .where(ProcessInstance.id == instance_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
 
     def load(
         self, session: Session, instance_id: int, services: ServiceHandler | None
@@ -265,13 +287,13 @@ class InstanceStore:
     def cancel(self, session: Session, instance_id: int) -> bool:
         """Stop a running instance for good: no pending timer (its deadlines never fire, and the
         scheduler is told in this transaction). False if it was not running."""
-        self.lock(session, instance_id)
-        instance = session.get(ProcessInstance, instance_id)
+        instance = self.lock(session, instance_id)
         if instance is None or instance.status != "running":
             return False
         now = clock.now()
         instance.status, instance.completed_at, instance.next_timer_at = "cancelled", now, None
         session.add(TimerChange(instance_id=instance_id, created_at=now))
+        close_for_instance(session, instance_id)  # nothing left to retry
         return True
 
     def save(self, session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> None:
@@ -286,4 +308,6 @@ class InstanceStore:
         if wf.completed and instance.status != "completed":
             instance.status = "completed"
             instance.completed_at = now
-        session.flush()
+        # Not flushed here: the caller writes the instance with the rows its step changes beside it
+        # (app.processes.runtime.ProcessRun.step_done flushes once at its end). The version check
+        # (UPDATE … WHERE version = v) raises StaleDataError at that flush, in this same transaction.

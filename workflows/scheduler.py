@@ -6,7 +6,9 @@ it takes over, then follows ``timer_changes`` (written by any process, in the tr
 that moved a timer) every half second. Each firing locks and re-checks its instance, so a
 deadline fires once even if two holders briefly overlap; the run record is written in the
 firing's own transaction. Jobs never expire as missed (``misfire_grace_time=None``): a
-deadline that fell due while nothing ran fires as soon as a holder loads it.
+deadline that fell due while nothing ran fires as soon as a holder loads it. A firing that fails
+becomes an incident (workflows/incidents.py), retried with back-off and then left to an
+administrator; an instance with an open incident is planned by ``incidents.due_dates``.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows import clock
+from workflows.incidents import NOT_HELD, Incidents, due_dates
 from workflows.lease import Lease, Transaction
-from workflows.store import ProcessInstance, SchedulerJob, SchedulerRun, TimerChange
+from workflows.store import ProcessInstance, SchedulerJob, SchedulerRun, TimerChange, rowcount
 
 log = logging.getLogger("szcg.scheduler")
 
@@ -38,6 +41,8 @@ LEASE_NAME = "deadlines"
 TIMER_JOB_PREFIX = "timer:"
 # What a firing callback reports; only "fired" changed anything.
 FIRED, NOT_DUE, GONE = "fired", "not_due", "gone"
+FAILED = "failed"  # what fire_recorded reports of a firing that failed (and became an incident)
+BACK_OFF_ONLY = Incidents()  # incidents without the application's notifications and audit
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ class Timing:
     renew_seconds: float = 2.0
     changes_seconds: float = 0.5  # how soon a due date saved elsewhere is scheduled
     sweep_seconds: float = 30.0  # a safety net for a change missed for any reason
-    retry_seconds: float = 30.0  # after a firing failed
+    retry_seconds: float = 30.0  # after a firing failed and even its incident could not be recorded
     workers: int = 4
 
 
@@ -81,9 +86,9 @@ def run_record(
 
 def prune_runs(session: Session, older_than: timedelta) -> int:
     """Forget run records older than *older_than* (the jobs page shows recent ones)."""
-    return session.execute(
-        delete(SchedulerRun).where(SchedulerRun.started_at < clock.now() - older_than)
-    ).rowcount
+    return rowcount(
+        session.execute(delete(SchedulerRun).where(SchedulerRun.started_at < clock.now() - older_than))
+    )
 
 
 def fire_recorded(
@@ -92,13 +97,30 @@ def fire_recorded(
     instance_id: int,
     due: datetime | None,
     holder: str,
+    incidents: Incidents = BACK_OFF_ONLY,
 ) -> str:
-    """Fire one instance in one transaction, with its run record when something fired."""
+    """Fire one instance in one transaction, with its run record when something fired.
+
+    A firing that fails is rolled back whole; its incident and failed run record are written in
+    a transaction of their own (FAILED). A concurrent save (StaleDataError) is raised: the
+    caller tries again at once, it is no failure of the process.
+    """
     started = clock.now()
-    with transaction() as session:
-        outcome = fire(session, instance_id)
-        if outcome == FIRED:
-            session.add(run_record("deadline", FIRED, holder, started, instance_id, due))
+    try:
+        with transaction() as session:
+            outcome = fire(session, instance_id)
+            if outcome == FIRED:
+                session.add(run_record("deadline", FIRED, holder, started, instance_id, due))
+            if outcome in (FIRED, GONE):
+                incidents.resolve(session, instance_id, outcome)
+    except StaleDataError:
+        raise
+    except Exception as exc:
+        log.exception("firing the deadline of instance %s failed", instance_id)
+        with transaction() as session:
+            incident = incidents.record(session, instance_id, exc, "deadline")
+            session.add(run_record("deadline", FAILED, holder, started, instance_id, due, incident.message))
+        return FAILED
     return outcome
 
 
@@ -115,9 +137,11 @@ class DeadlineScheduler:
         fire: Callable[[Session, int], str],
         holder: str | None = None,
         timing: Timing = Timing(),
+        incidents: Incidents = BACK_OFF_ONLY,
     ) -> None:
         self.transaction = transaction
         self.fire = fire
+        self.incidents = incidents
         self.holder = holder or default_holder()
         self.timing = timing
         self.lease = Lease(transaction, LEASE_NAME, self.holder, timedelta(seconds=timing.lease_seconds))
@@ -217,11 +241,7 @@ class DeadlineScheduler:
     def _load_all(self) -> int:
         started = clock.now()
         with self.transaction() as session:
-            rows = session.execute(
-                select(ProcessInstance.id, ProcessInstance.next_timer_at).where(
-                    ProcessInstance.next_timer_at.is_not(None), ProcessInstance.status == "running"
-                )
-            ).all()
+            rows = due_dates(session, ProcessInstance.next_timer_at.is_not(None))
             # Older notes are covered by the load just made (no transaction runs for a minute).
             session.execute(
                 delete(TimerChange).where(TimerChange.created_at < started - timedelta(minutes=1))
@@ -238,13 +258,7 @@ class DeadlineScheduler:
             if not notes:
                 return
             ids = {instance_id for _, instance_id in notes}
-            current = dict(
-                session.execute(
-                    select(ProcessInstance.id, ProcessInstance.next_timer_at).where(
-                        ProcessInstance.id.in_(ids), ProcessInstance.status == "running"
-                    )
-                ).all()
-            )
+            current = dict(due_dates(session, ProcessInstance.id.in_(ids)))
             session.execute(delete(TimerChange).where(TimerChange.id.in_([n for n, _ in notes])))
         for instance_id in ids:
             self._schedule(instance_id, current.get(instance_id))
@@ -254,11 +268,8 @@ class DeadlineScheduler:
         if not self._acting():
             return
         with self.transaction() as session:
-            overdue = session.execute(
-                select(ProcessInstance.id, ProcessInstance.next_timer_at)
-                .where(ProcessInstance.next_timer_at <= clock.now(), ProcessInstance.status == "running")
-                .limit(1000)
-            ).all()
+            # Not the instances whose incident waits for an administrator: nothing fires them.
+            overdue = due_dates(session, ProcessInstance.next_timer_at <= clock.now(), NOT_HELD, limit=1000)
         for instance_id, due in overdue:
             if self.scheduler.get_job(f"{TIMER_JOB_PREFIX}{instance_id}") is None:
                 self._schedule(instance_id, due)
@@ -283,24 +294,27 @@ class DeadlineScheduler:
         if not self._acting():
             return
         try:
-            outcome = fire_recorded(self.transaction, self.fire, instance_id, due, self.holder)
+            outcome = fire_recorded(
+                self.transaction, self.fire, instance_id, due, self.holder, self.incidents
+            )
         except StaleDataError:
             log.info("instance %s changed while firing; trying again", instance_id)
             self._schedule(instance_id, clock.now() + timedelta(milliseconds=200))
             return
-        except Exception as exc:
-            log.exception("firing the deadline of instance %s failed", instance_id)
+        except Exception as exc:  # not even the incident could be written (the database is away)
+            log.exception("recording the failed firing of instance %s failed", instance_id)
             self._record_run(
-                "deadline", "failed", f"{type(exc).__name__}: {exc}", instance_id, due, clock.now()
+                "deadline", FAILED, f"{type(exc).__name__}: {exc}", instance_id, due, clock.now()
             )
             self._schedule(instance_id, clock.now() + timedelta(seconds=self.timing.retry_seconds))
             return
-        if outcome == NOT_DUE:
-            # Moved later meanwhile, or SpiffWorkflow (which fires a timer only once its date is
-            # strictly past) saw it a hair early: schedule by what is stored now.
+        if outcome in (NOT_DUE, FAILED):
+            # NOT_DUE: moved later meanwhile, or SpiffWorkflow (which fires a timer only once its
+            # date is strictly past) saw it a hair early. FAILED: at the incident's next retry, or
+            # not until an administrator retries. Either way, schedule by what is stored now.
             with self.transaction() as session:
-                stored = session.get(ProcessInstance, instance_id)
-                later = stored.next_timer_at if stored is not None and stored.status == "running" else None
+                stored = due_dates(session, ProcessInstance.id == instance_id)
+            later = stored[0][1] if stored else None
             if later is not None:
                 later = max(later, clock.now() + timedelta(milliseconds=50))
             self._schedule(instance_id, later)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from workflows import clock
@@ -56,6 +57,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE run with ``Session.execute`` matched.
+
+    ``Session.execute`` is typed to return a plain ``Result`` whatever the statement; for DML it is
+    a ``CursorResult``, which alone has ``rowcount``.
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"rowcount needs an UPDATE's or DELETE's CursorResult, not {type(result).__name__}")
+    return result.rowcount
 
 
 class ProcessDefinitionRecord(Base):
@@ -155,3 +167,38 @@ class SchedulerJob(Base):
     last_detail: Mapped[str] = mapped_column(Text, default="")
     next_run_at: Mapped[datetime | None] = mapped_column(nullable=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcessIncident(Base):
+    """异常 — a scheduler firing of an instance whose script or service task failed.
+
+    Written by the scheduler in a transaction of its own (the firing's rolled back whole), kept
+    open while the instance is retried with back-off (``retrying``) and once the retries ran out
+    (``waiting`` for an administrator), and resolved by the next firing that succeeds. At most one
+    is open per instance (its writers hold the instance's row lock). workflows/incidents.py.
+    """
+
+    __tablename__ = "process_incidents"
+    __table_args__ = (
+        Index("ix_process_incidents_open", "status", "instance_id"),
+        Index("ix_process_incidents_instance", "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(50), default="deadline")
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    process_key: Mapped[str] = mapped_column(String(100))
+    element: Mapped[str] = mapped_column(String(100), default="")  # the failing task's BPMN id
+    element_name: Mapped[str] = mapped_column(String(200), default="")
+    message: Mapped[str] = mapped_column(Text, default="")  # for people, in Chinese
+    detail: Mapped[str] = mapped_column(Text, default="")  # for operators: exception and traceback
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed firings so far
+    status: Mapped[str] = mapped_column(String(20), default="retrying")
+    first_failed_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_failed_at: Mapped[datetime] = mapped_column(default=clock.now)
+    next_retry_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    notified_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    retried_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # user id; no FK: engine table
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    resolved_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resolution: Mapped[str] = mapped_column(String(20), default="")  # fired / gone

@@ -28,6 +28,7 @@ from app.districts.models import District
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.tasks.operations import release_all_claims
 from workflows import clock
+from workflows.store import rowcount
 
 
 def _check_password(password: str, username: str) -> None:
@@ -279,9 +280,11 @@ def revoke_api_token(session: Session, actor: User, token_id: int) -> None:
 
 def revoke_tokens_of(session: Session, user_id: int, reason: str) -> int:
     """Revoke every live token of a user; audited by the operation that calls this."""
-    return session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=clock.now(), revoke_reason=reason)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    return rowcount(
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=clock.now(), revoke_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+    )

@@ -1,4 +1,4 @@
-"""Every state change of appeals: filing them and deciding them."""
+"""Every state change of appeals: filing them, deciding them, and closing the review."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session
 
 from app.appeals.models import DECISION_LABELS, Appeal
 from app.audit.operations import record as audit
+from app.deadlines.recipients import stage_recipients
 from app.errors import Forbidden
+from app.notices.requesting import enqueue_notice
+from app.notifications.operations import notify
 from app.rounds.models import DistrictAssessment
-from app.rounds.operations import mark_appealed, mark_confirmed
+from app.rounds.operations import district_page, mark_appealed, mark_confirmed
 from app.scoring.fact_forms import FactInput
 from app.scoring.models import IndicatorRevision
 from app.scoring.operations import record_review, summary
@@ -123,3 +126,18 @@ def decide_appeal(
         scope=assessment,
     )
     return appeal
+
+
+def close_review(session: Session, user_id: int, assessment: DistrictAssessment) -> None:
+    """The reviewer submitted every decision: ask for the 复核决定书 and tell the district.
+
+    The document is numbered and rendered by the background notice queue, so the reviewer's click
+    records the decisions and never waits on the document counter or the renderer."""
+    enqueue_notice(session, user_id, "decision", assessment.round, assessment)
+    notify(
+        session,
+        stage_recipients(session, ["liaison"], assessment.district_id),
+        f"{assessment.round.title} 申诉复核已完成",
+        "申诉复核结果已记入本区考核结果。复核决定书随后生成，可在本区考核页面查看和下载。",
+        district_page(assessment.round_id, assessment.district_id),
+    )

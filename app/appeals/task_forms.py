@@ -11,14 +11,15 @@ from app.appeals.operations import (
     Adjustment,
     appealable,
     appeals_of,
+    close_review,
     confirm_results,
     decide_appeal,
     file_appeal,
 )
 from app.errors import Forbidden, ValidationFailed
 from app.evidence.operations import PendingEvidence, attach, discard, evidence_of, store_uploads
-from app.notices.operations import issue_notice
 from app.scoring.fact_forms import FactInput, describe_fields, occurrence_rows, parse_indicator, prefill
+from app.scoring.outcomes import fact_values
 from app.scoring.scores import AssessmentScores, indicator_rules, load_scores
 from app.scoring.task_forms import IndicatorRow, preview_score
 from app.tasks.context import Files, Payload, TaskContext
@@ -123,19 +124,8 @@ class Decision:
 
 
 def _copy(fact: Any) -> FactInput:
-    return FactInput(
-        fact.kind,
-        amount=fact.amount,
-        found_by=fact.found_by,
-        rectified=fact.rectified,
-        numerator=fact.numerator,
-        denominator=fact.denominator,
-        value=fact.value,
-        item=fact.item,
-        occurred_on=fact.occurred_on,
-        place=fact.place,
-        description=fact.description,
-    )
+    """A stored fact's content, to be recorded again (an upheld appeal restores the self-report)."""
+    return FactInput(**fact_values(fact))
 
 
 class AppealReviewForm:
@@ -243,6 +233,5 @@ class AppealReviewForm:
                 ctx.session, ctx.user.id, ctx.assessment, d.appeal, d.decision, d.facts, d.withdrawn, d.reason
             )
         if not draft:
-            ctx.session.flush()
-            issue_notice(ctx.session, ctx.user.id, "decision", ctx.round, ctx.assessment)
+            close_review(ctx.session, ctx.user.id, ctx.assessment)
         return {"reviewed": True}

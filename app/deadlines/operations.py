@@ -1,4 +1,5 @@
-"""Every state change of deadlines themselves: extending one district's deadline."""
+"""Every state change of deadlines themselves: extending one district's deadline, and the
+administrator's retry of a deadline whose firing failed (an incident)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.audit.operations import record as audit
+from app.deadlines.incidents import Scope, scopes, what_failed
 from app.deadlines.recipients import stage_recipients, task_holders
 from app.deadlines.reminders import plan_reminders
 from app.deadlines.settings import settings_of
@@ -18,7 +20,9 @@ from app.processes.runtime import ProcessRun
 from app.rounds.models import Round
 from app.tasks.models import TaskRecord
 from workflows import clock
+from workflows.incidents import RESOLVED, request_retry
 from workflows.runner import move_timer
+from workflows.store import ProcessIncident
 
 REASON_MAX = 500
 
@@ -53,7 +57,7 @@ def extend_deadline(
     if errors:
         raise ValidationFailed("延长截止时间失败，请检查标红的项目", errors)
 
-    store().lock(session, task.instance_id)
+    instance = store().lock(session, task.instance_id)  # held: the load finds it in the session
     run = ProcessRun(session, actor.id)
     instance, wf, definition = run.load(task.instance_id)
     try:
@@ -88,3 +92,39 @@ def extend_deadline(
         f"/tasks/{task.id}",
     )
     return task
+
+
+def retry_incident(session: Session, actor: User, incident_id: int) -> ProcessIncident:
+    """Fire a failed deadline once more, now (after its cause was put right); audited.
+
+    The scheduler's lease holder hears of it through the change feed. If it fails again the
+    incident goes back to waiting; if it succeeds the firing resolves it. An instance that is no
+    longer running has nothing to fire: its incident is closed here.
+    """
+    if actor.role != "admin":
+        raise Forbidden("只有考核管理员可以重试定时任务")
+    incident = session.get(ProcessIncident, incident_id)
+    if incident is None:
+        raise NotFound("异常记录不存在")
+    if incident.status == RESOLVED:
+        raise Conflict("该异常已解除，无需重试")
+    before = {
+        "status": incident.status,
+        "attempts": incident.attempts,
+        "next_retry_at": incident.next_retry_at,
+    }
+    request_retry(session, incident, actor.id)
+    scope = scopes(session, [incident.instance_id]).get(incident.instance_id, Scope())
+    done = "（流程已结束，异常关闭）" if incident.status == RESOLVED else ""
+    audit(
+        session,
+        actor.id,
+        "incident.retry",
+        ("incident", incident.id),
+        f"重试定时任务：{what_failed(incident, scope)}{done}",
+        before=before,
+        after={"status": incident.status, "next_retry_at": incident.next_retry_at},
+        round_id=scope.round_id,
+        district_id=scope.district_id,
+    )
+    return incident

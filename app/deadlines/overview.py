@@ -9,16 +9,26 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.deadlines.incidents import Scope, process_label, scopes
 from app.deadlines.models import Reminder
 from app.notifications.channels import enabled_channels
 from app.notifications.models import OutboundMessage
 from app.rounds.models import Round
 from app.tasks.models import TaskRecord
 from workflows import clock
+from workflows.incidents import RESOLVED
 from workflows.scheduler import LEASE_NAME
-from workflows.store import ProcessInstance, SchedulerJob, SchedulerLease, SchedulerRun
+from workflows.store import ProcessIncident, ProcessInstance, SchedulerJob, SchedulerLease, SchedulerRun
 
 LIST = 30
+
+
+@dataclass
+class IncidentRow:
+    incident: ProcessIncident
+    process: str
+    scope: Scope
+    instance_status: str  # running, or cancelled/completed: a retry only closes the incident
 
 
 @dataclass
@@ -36,6 +46,25 @@ class JobsOverview:
     reminders_pending: int
     channels: list[str]
     round_titles: dict[int, str]
+    incidents: list[IncidentRow]
+
+
+def open_incidents(session: Session, limit: int = 100) -> list[IncidentRow]:
+    """Incidents not yet resolved, those waiting for an administrator first, then the latest."""
+    rows = session.execute(
+        select(ProcessIncident, ProcessInstance.status)
+        .join(ProcessInstance, ProcessInstance.id == ProcessIncident.instance_id)
+        .where(ProcessIncident.status != RESOLVED)
+        .order_by((ProcessIncident.status == "waiting").desc(), ProcessIncident.last_failed_at.desc())
+        .limit(limit)
+    ).all()
+    where = scopes(session, [incident.instance_id for incident, _ in rows])
+    return [
+        IncidentRow(
+            incident, process_label(incident.process_key), where.get(incident.instance_id, Scope()), status
+        )
+        for incident, status in rows
+    ]
 
 
 def overview(session: Session) -> JobsOverview:
@@ -89,4 +118,5 @@ def overview(session: Session) -> JobsOverview:
         reminders_pending=session.scalar(select(func.count()).where(Reminder.sent_at.is_(None))) or 0,
         channels=[c.label or c.name for c in enabled_channels().values()],
         round_titles=titles,
+        incidents=open_incidents(session),
     )

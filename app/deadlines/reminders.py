@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.deadlines.models import Reminder
@@ -25,15 +26,17 @@ BATCH = 200
 
 def plan_for_opened(session: Session, round_id: int, opened: Iterable[TaskRecord]) -> None:
     """Reminders for every task that opened with a deadline, whichever process it belongs to, at
-    the hours its round's settings name."""
-    due = [task for task in opened if task.due_at is not None]
+    the hours its round's settings name. Opened tasks are the rows the projection has just
+    inserted, so they have no reminders to replace: every task's are written in one INSERT."""
+    due = [task for task in opened if task.due_at is not None and task.state == "ready"]
     if not due:
         return
     round_ = session.get(Round, round_id)
     assert round_ is not None
     hours = settings_of(round_.deadline_settings)["reminder_hours"]
-    for task in due:
-        plan_reminders(session, task, hours)
+    if any(task.id is None for task in due):
+        session.flush()
+    _add_reminders(session, [row for task in due for row in _reminder_rows(task, hours)])
 
 
 def plan_reminders(session: Session, task: TaskRecord, hours: Iterable[float]) -> int:
@@ -43,14 +46,27 @@ def plan_reminders(session: Session, task: TaskRecord, hours: Iterable[float]) -
     session.execute(delete(Reminder).where(Reminder.task_record_id == task.id, Reminder.sent_at.is_(None)))
     if task.due_at is None or task.state != "ready":
         return 0
+    rows = _reminder_rows(task, hours)
+    _add_reminders(session, rows)
+    return len(rows)
+
+
+def _reminder_rows(task: TaskRecord, hours: Iterable[float]) -> list[dict[str, Any]]:
+    """One reminder per *hours* before the task's deadline that is still ahead."""
+    assert task.due_at is not None
     now = clock.now()
-    planned = 0
+    rows = []
     for h in hours:
         remind_at = task.due_at - timedelta(hours=h)
         if remind_at > now:
-            session.add(Reminder(task_record_id=task.id, hours_before=h, remind_at=remind_at))
-            planned += 1
-    return planned
+            rows.append({"task_record_id": task.id, "hours_before": h, "remind_at": remind_at})
+    return rows
+
+
+def _add_reminders(session: Session, rows: list[dict[str, Any]]) -> None:
+    # One executemany INSERT (the unit of work would send SQLite one INSERT per row).
+    if rows:
+        session.execute(insert(cast(Table, Reminder.__table__)), rows)
 
 
 def _hours_left(task: TaskRecord) -> str:

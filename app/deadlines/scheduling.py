@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import atexit
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import db
+from app.deadlines.incidents import incidents_for
 from app.deadlines.reminders import send_due_reminders
 from app.evidence.sweeping import sweep_orphan_uploads
 from app.notices.jobs import run_pending
@@ -30,6 +31,7 @@ from app.notifications.outbox import deliver_pending
 from app.processes import store
 from app.processes.runtime import ProcessRun
 from workflows import clock
+from workflows.incidents import NOT_HELD, due_dates
 from workflows.runner import fire_due_timers
 from workflows.scheduler import FIRED, GONE, NOT_DUE, DeadlineScheduler, Timing, fire_recorded, prune_runs
 from workflows.store import ProcessInstance
@@ -41,8 +43,7 @@ RUN_RETENTION = timedelta(days=90)
 
 def fire_instance(session: Session, instance_id: int) -> str:
     """Run the due timers of one instance in the caller's transaction; say what happened."""
-    store().lock(session, instance_id)
-    instance = session.get(ProcessInstance, instance_id)
+    instance = store().lock(session, instance_id)
     if instance is None or instance.status != "running" or instance.next_timer_at is None:
         return GONE
     if instance.next_timer_at > clock.now():
@@ -55,22 +56,24 @@ def fire_instance(session: Session, instance_id: int) -> str:
     return FIRED
 
 
-def fire_overdue(limit: int = 1000) -> int:
+def fire_overdue(limit: int = 1000, config: Mapping[str, Any] | None = None) -> int:
     """Fire every instance whose deadline has passed, here and now (tests; ``flask scheduler fire-due``).
 
-    The same path as the scheduler's jobs, one transaction per instance; returns how many fired.
+    The same path as the scheduler's jobs, one transaction per instance; an instance with an
+    incident only when its retry is due, and a failure becomes (or adds to) its incident. Returns
+    how many fired. The retry settings are *config*'s (default: the current app's).
     """
-    due = db.session.execute(
-        select(ProcessInstance.id, ProcessInstance.next_timer_at)
-        .where(ProcessInstance.next_timer_at <= clock.now(), ProcessInstance.status == "running")
-        .order_by(ProcessInstance.next_timer_at)
-        .limit(limit)
-    ).all()
+    now = clock.now()
+    due = due_dates(db.session, ProcessInstance.next_timer_at <= now, NOT_HELD, limit=limit)
     db.session.rollback()
+    incidents = incidents_for(config)
     fired = 0
     for instance_id, due_at in due:
+        if due_at is None or due_at > now:
+            continue  # its incident's next retry is later
         try:
-            fired += fire_recorded(db.transaction, fire_instance, instance_id, due_at, "manual") == FIRED
+            outcome = fire_recorded(db.transaction, fire_instance, instance_id, due_at, "manual", incidents)
+            fired += outcome == FIRED
         except StaleDataError:
             log.info("instance %s changed while firing; left for the scheduler", instance_id)
     return fired
@@ -112,7 +115,7 @@ def build_scheduler(app: Flask, holder: str | None = None) -> DeadlineScheduler:
         workers=app.config["SCHEDULER_WORKERS"]
         or (1 if app.config["DATABASE_URL"].startswith("sqlite") else 4),
     )
-    scheduler = DeadlineScheduler(transaction, fire_instance, holder, timing)
+    scheduler = DeadlineScheduler(transaction, fire_instance, holder, timing, incidents_for(app.config))
 
     def in_transaction(job: Callable[[Session], str]) -> Callable[[], str]:
         def run() -> str:

@@ -1,37 +1,29 @@
-"""Generating many notices in the background: the scheduler's lease holder works through
-``notice_jobs``, one document per transaction, so a failed document is retried on its own and
-the others are not held up; the round page reads the progress from the same rows."""
+"""Generating notices in the background: a click that calls for a document (a release's
+核查结果告知书, a review's 复核决定书, a publication's circular and final letters) only adds a
+``notice_jobs`` row (app/notices/requesting.py); the scheduler's lease holder works through
+them, one document per transaction (number, render, file and row together), so a failed
+document is retried on its own, uses no number, and holds up neither the others nor anyone's
+click. The round and district pages read the progress from the same rows."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
 from app.db import db
 from app.notices.models import NoticeJob
+from app.notices.numbering import NUMBERED_KINDS, numbered_kind
 from app.notices.operations import issue_notice
 from app.rounds.models import DistrictAssessment, Round
-from app.rounds.operations import assessments_of
 from workflows import clock
 
 MAX_ATTEMPTS = 3
 TIME_BUDGET_SECONDS = 20.0  # per run of the periodic job; the rest waits for the next run
-
-
-def enqueue_results(session: Session, actor_id: int | None, round_: Round) -> int:
-    """At publication: the circular first, then each district's final letter."""
-    jobs = [NoticeJob(round_id=round_.id, kind="circular", requested_by=actor_id)]
-    jobs += [
-        NoticeJob(round_id=round_.id, kind="letter", assessment_id=a.id, stage="final", requested_by=actor_id)
-        for a in assessments_of(session, round_.id)
-    ]
-    session.add_all(jobs)
-    return len(jobs)
 
 
 def run_pending(budget: float = TIME_BUDGET_SECONDS) -> str:
@@ -60,22 +52,43 @@ def run_pending(budget: float = TIME_BUDGET_SECONDS) -> str:
     return f"生成文件 {done} 份" + (f"，失败 {failed} 份" if failed else "")
 
 
+def _claim(session: Session, job_id: int) -> NoticeJob | None:
+    """The job, if it is still pending once this transaction holds it. A conditional UPDATE, not
+    a read: two runners at once (a lease changing hands, a command beside the scheduler) cannot
+    both see it pending, on PostgreSQL (the row lock) or on SQLite (whose reads take no lock)."""
+    claimed = session.execute(
+        update(NoticeJob)
+        .where(NoticeJob.id == job_id, NoticeJob.status == "pending")
+        .values(attempts=NoticeJob.attempts + 1)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return None
+    return session.get(NoticeJob, job_id, populate_existing=True)
+
+
 def _generate(session: Session, job_id: int) -> None:
-    job = session.get(NoticeJob, job_id, with_for_update=True)
-    if job is None or job.status != "pending":
+    job = _claim(session, job_id)
+    if job is None:
         return
     round_ = session.get(Round, job.round_id)
     assert round_ is not None
     assessment = session.get(DistrictAssessment, job.assessment_id) if job.assessment_id else None
-    notice = issue_notice(session, job.requested_by, job.kind, round_, assessment, job.stage)
+    notice = issue_notice(
+        session,
+        job.requested_by,
+        job.kind,
+        round_,
+        assessment,
+        job.stage,
+        appeal_deadline=job.appeal_deadline,
+    )
     job.status, job.notice_id, job.finished_at = "done", notice.id, clock.now()
-    job.attempts += 1
 
 
 def _record_failure(job_id: int, exc: Exception) -> None:
     with db.transaction() as session:
-        job = session.get(NoticeJob, job_id)
-        if job is None:
+        job = session.get(NoticeJob, job_id, with_for_update=True)
+        if job is None or job.status != "pending":  # another runner finished it meanwhile
             return
         job.attempts += 1
         job.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -146,3 +159,26 @@ def progress_of(session: Session, round_id: int) -> Progress | None:
         )
     )
     return Progress(total, counts.get("done", 0), counts.get("failed", 0), errors)
+
+
+@dataclass(frozen=True)
+class DocumentInProgress:
+    """A district's document asked for and not yet issued, as its page tells the district."""
+
+    label: str
+    failed: bool
+    requested_at: datetime
+
+
+def documents_in_progress(session: Session, assessment_id: int) -> list[DocumentInProgress]:
+    jobs = session.scalars(
+        select(NoticeJob)
+        .where(NoticeJob.assessment_id == assessment_id, NoticeJob.status != "done")
+        .order_by(NoticeJob.id)
+    )
+    return [
+        DocumentInProgress(
+            NUMBERED_KINDS[numbered_kind(job.kind, job.stage)], job.status == "failed", job.created_at
+        )
+        for job in jobs
+    ]

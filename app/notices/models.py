@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
@@ -18,13 +18,26 @@ KIND_LABELS = {
 }
 
 
-class DocumentSequence(Base):
-    """The last document number taken in a year (苏城管考〔YYYY〕N号)."""
+class DocumentCounter(Base):
+    """The last serial taken under a 代字 in a year (苏城管考〔2026〕N号: 代字 苏城管考, 2026, N)."""
 
-    __tablename__ = "document_sequences"
+    __tablename__ = "document_counters"
 
+    prefix: Mapped[str] = mapped_column(String(20), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_serial: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NumberingRule(Base):
+    """The bureau's 代字 and number format for one kind of document (app/notices/numbering.py
+    holds the kinds and the defaults used while a kind has no row)."""
+
+    __tablename__ = "numbering_rules"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(20))
+    pattern: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
 
 class Notice(Base):
@@ -35,6 +48,9 @@ class Notice(Base):
     __table_args__ = (
         Index("ix_notices_round", "round_id", "kind"),
         Index("ix_notices_district", "district_id", "round_id"),
+        # One serial per 代字 and year. (Letters issued before numbers were per document carry
+        # their circular's number and no serial of their own.)
+        UniqueConstraint("prefix", "year", "serial", name="uq_notices_number"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -43,8 +59,9 @@ class Notice(Base):
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), nullable=True)
     assessment_id: Mapped[int | None] = mapped_column(ForeignKey("district_assessments.id"), nullable=True)
     stage: Mapped[str] = mapped_column(String(20), default="")  # a letter's stage: verified / final
+    prefix: Mapped[str | None] = mapped_column(String(20), nullable=True)  # the 代字 of its number
     year: Mapped[int] = mapped_column(Integer)
-    serial: Mapped[int | None] = mapped_column(Integer, nullable=True)  # letters carry their circular's
+    serial: Mapped[int | None] = mapped_column(Integer, nullable=True)
     doc_number: Mapped[str] = mapped_column(String(60))
     title: Mapped[str] = mapped_column(String(200))
     issued_at: Mapped[datetime] = mapped_column(default=clock.now)
@@ -65,8 +82,9 @@ class Notice(Base):
 
 
 class NoticeJob(Base):
-    """One document to generate in the background (all notices of a publication): retried on
-    failure without holding up the others; the round page shows their progress."""
+    """One document to generate in the background (a release's 核查结果告知书, a 复核决定书, the
+    notices of a publication): numbered, rendered and recorded in the job's own transaction,
+    retried on failure without holding up the others; the round and district pages show progress."""
 
     __tablename__ = "notice_jobs"
     __table_args__ = (
@@ -79,6 +97,7 @@ class NoticeJob(Base):
     kind: Mapped[str] = mapped_column(String(20))
     assessment_id: Mapped[int | None] = mapped_column(ForeignKey("district_assessments.id"), nullable=True)
     stage: Mapped[str] = mapped_column(String(20), default="")
+    appeal_deadline: Mapped[str] = mapped_column(String(40), default="")  # as printed on a 核查结果告知书
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending / done / failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)

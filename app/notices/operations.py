@@ -15,10 +15,16 @@ from sqlalchemy.orm import Session
 from app.audit.operations import record as audit
 from app.notices import content
 from app.notices.models import KIND_LABELS, Notice
-from app.notices.numbering import doc_number, new_code, take_serial
-from app.notices.render import Document, render
+from app.notices.numbering import new_code, numbered_kind, take_number
+from app.notices.render import (
+    CircularContent,
+    CorrectionContent,
+    DecisionContent,
+    Document,
+    LetterContent,
+    render,
+)
 from app.rounds.models import DistrictAssessment, Round
-from app.rounds.operations import number_circular
 from workflows import clock
 
 TEMPLATES = {
@@ -28,15 +34,6 @@ TEMPLATES = {
     "correction": "correction.html",
     "corrected_letter": "corrected_letter.html",
 }
-
-
-def round_serial(session: Session, round_: Round) -> tuple[int, int]:
-    """The round's circular number, taken by the first of its documents that needs it."""
-    if round_.notice_serial is None:
-        year = clock.local(clock.now()).year  # type: ignore[union-attr]
-        number_circular(round_, year, take_serial(session, year))
-    assert round_.notice_year is not None
-    return round_.notice_year, round_.notice_serial
 
 
 def _store(data: bytes, year: int) -> tuple[str, str]:
@@ -62,26 +59,23 @@ def issue_notice(
     correction: Any = None,
     supersedes: Notice | None = None,
 ) -> Notice:
-    """Render and record one notice in the caller's transaction (a failure leaves no number used)."""
+    """Number, render and record one notice in the caller's transaction: a failed render rolls
+    the number back with everything else, so no number is ever skipped or used twice."""
     district = assessment.district if assessment is not None else None
-    if kind in ("decision", "correction", "corrected_letter"):
-        # A document issued on its own takes the next number of the year. (The letters of a
-        # publication are one act with its circular and carry its number ·区; a corrected letter
-        # is a separate act, after the public correction, so it gets a number of its own, from
-        # the same sequence: unique, and never confused with the superseded letter's 号·区.)
-        year = clock.local(clock.now()).year  # type: ignore[union-attr]
-        serial = take_serial(session, year)
-        number = doc_number(year, serial)
-    else:
-        year, serial = round_serial(session, round_)
-        number = doc_number(year, serial, district.name if kind == "letter" and district else None)
+    if kind == "corrected_letter":
+        stage = "final"  # it takes the final letter's place
+    year = clock.local(clock.now()).year  # type: ignore[union-attr]
+    taken = take_number(session, numbered_kind(kind, stage), year)
+    number = taken.text
+    body: CircularContent | LetterContent | CorrectionContent | DecisionContent
     if kind == "circular":
         body = content.circular_content(session, round_)
         title, recipient = f"关于{round_.title}结果的通报", "各区城管执法部门"
     elif kind == "letter":
         assert assessment is not None and district is not None
-        body = content.letter_content(session, round_, assessment, stage)
-        body.appeal_deadline = appeal_deadline
+        letter = content.letter_content(session, round_, assessment, stage)
+        letter.appeal_deadline = appeal_deadline
+        body = letter
         which = "核查" if stage == "verified" else "最终"
         title, recipient = f"{round_.title}{which}结果告知书", f"{district.name}城管执法部门"
     elif kind == "correction":
@@ -92,9 +86,9 @@ def issue_notice(
         # The district's own account of a correction: its final letter restated, plus the
         # corrected indicator, before/after and the reason (``correction``: a CorrectedItem).
         assert assessment is not None and district is not None and correction is not None
-        stage = "final"  # it takes the final letter's place
-        body = content.letter_content(session, round_, assessment, stage)
-        body.correction = correction
+        restated = content.letter_content(session, round_, assessment, stage)
+        restated.correction = correction
+        body = restated
         title, recipient = f"{round_.title}结果更正告知书", f"{district.name}城管执法部门"
     else:
         assert assessment is not None and district is not None
@@ -119,8 +113,9 @@ def issue_notice(
         district_id=district.id if district and kind != "correction" else None,
         assessment_id=assessment.id if assessment else None,
         stage=stage,
+        prefix=taken.prefix,
         year=year,
-        serial=serial if kind != "letter" else None,
+        serial=taken.serial,
         doc_number=number,
         title=title,
         issued_by=actor_id,

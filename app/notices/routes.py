@@ -1,4 +1,5 @@
-"""Downloading notices (for those entitled to them) and the public verification page."""
+"""Downloading notices (for those entitled to them), the public verification page, and the
+administrator's document-number settings."""
 
 from __future__ import annotations
 
@@ -9,17 +10,22 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
+    redirect,
     render_template,
     request,
     send_file,
+    url_for,
 )
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.auth import client_address
+from app.actions import run_in_transaction
+from app.auth import client_address, roles_required
 from app.db import db
+from app.errors import OperationError
 from app.notices.models import Notice
-from app.notices.numbering import normalise_code
+from app.notices.numbering import NUMBERED_KINDS, next_numbers, normalise_code, rules, update_rules
 from app.notices.operations import notice_file
 from app.ratelimits import operations as ratelimits
 from app.rounds.models import Round
@@ -64,3 +70,33 @@ def verify() -> Any:
     if notice is None:
         return render_template("notices/verify.html", outcome="unknown", code=code), 404
     return render_template("notices/verify.html", outcome="issued", code=code, notice=notice)
+
+
+@bp.route("/notices/numbering", methods=["GET", "POST"])
+@roles_required("admin")
+def numbering() -> Any:
+    """文号设置: the 代字 and format of each kind of document."""
+    errors: dict[str, str] = {}
+    typed = {r.kind: (r.prefix, r.pattern) for r in rules(db.session)}
+    if request.method == "POST":
+        typed = {
+            kind: (request.form.get(f"prefix-{kind}", ""), request.form.get(f"pattern-{kind}", ""))
+            for kind in NUMBERED_KINDS
+        }
+        try:
+            changed = run_in_transaction(lambda s: update_rules(s, current_user.id, typed))
+        except OperationError as exc:
+            flash(exc.message, "danger")
+            errors = exc.fields
+        else:
+            flash(
+                f"已保存，{len(changed)} 种文件的文号设置有改动" if changed else "文号设置没有改动", "success"
+            )
+            return redirect(url_for("notices.numbering"))
+    return render_template(
+        "notices/numbering.html",
+        kinds=NUMBERED_KINDS,
+        typed=typed,
+        errors=errors,
+        next_numbers=next_numbers(db.session),
+    ), (422 if errors else 200)

@@ -16,6 +16,7 @@ from app.notifications.channels import enabled_channels
 from app.notifications.models import Notification
 from app.notifications.outbox import enqueue
 from workflows import clock
+from workflows.store import rowcount
 
 COUNT_CAP = 99
 
@@ -48,4 +49,4 @@ def mark_read(session: Session, user_id: int, notification_id: int | None = None
     query = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
-    return session.execute(query.values(read_at=clock.now())).rowcount
+    return rowcount(session.execute(query.values(read_at=clock.now())))

@@ -4,26 +4,29 @@ plan reminders for the tasks that opened).
 
 A ``ProcessRun`` is bound to one transaction and to the user (or timer: None) acting; every click,
 deadline firing, issue and extension creates one and passes it to the engine.
+
+``registry`` is the application's registry of process handlers, whose operations and handlers
+are called with a ``ProcessRun`` (app/processes/registry.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from app.calendar.operations import calendar_for
 from app.deadlines.reminders import plan_for_opened
 from app.processes import store
-from app.processes.registry import registry
+from app.processes.registry import Registry
 from workflows.calendar import WorkCalendar
 from workflows.definitions import ProcessDefinition
 from workflows.store import ProcessInstance
 
-if TYPE_CHECKING:
-    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+registry: Registry[ProcessRun] = Registry()  # filled by create_app (app.register_process_handlers)
 
 
 @dataclass
@@ -59,10 +62,16 @@ class ProcessRun:
         definition: ProcessDefinition,
         completed_by: int | None = None,
     ) -> None:
-        """Save the instance (version-checked), then its handler updates the area's records."""
+        """Save the instance (version-checked), then its handler updates the area's records.
+
+        Everything the step changed is written by one flush at its end (the save and the
+        projection do not flush on their own): each row once, however many of them changed it
+        (a task the click claims and completes, an assessment that records the submission and
+        moves its stage). A concurrent save of the instance raises StaleDataError here."""
         store().save(self.session, instance, wf)
         opened = registry.handler(definition.key).after_step(self, instance, wf, definition, completed_by)
         plan_for_opened(self.session, wf.task_tree.data["round_id"], opened)
+        self.session.flush()
 
 
 def ready_elements(wf: BpmnWorkflow) -> set[str]:

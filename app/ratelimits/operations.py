@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.ratelimits.models import RateLimit
 from workflows import clock
-from workflows.store import UTCDateTime
+from workflows.store import UTCDateTime, rowcount
 
 
 @dataclass(frozen=True)
@@ -65,16 +65,18 @@ def take(session: Session, bucket: str, key: str, window: timedelta) -> Attempt:
 def lock(session: Session, bucket: str, key: str, until: datetime) -> bool:
     """Lock *key* out until *until*; False if it was already locked (so the owner is told once)."""
     now = clock.now()
-    changed = session.execute(
-        update(RateLimit)
-        .where(
-            RateLimit.bucket == bucket,
-            RateLimit.key == key,
-            or_(RateLimit.locked_until.is_(None), RateLimit.locked_until <= now),
+    changed = rowcount(
+        session.execute(
+            update(RateLimit)
+            .where(
+                RateLimit.bucket == bucket,
+                RateLimit.key == key,
+                or_(RateLimit.locked_until.is_(None), RateLimit.locked_until <= now),
+            )
+            .values(locked_until=until)
+            .execution_options(synchronize_session=False)
         )
-        .values(locked_until=until)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return bool(changed)
 
 
@@ -85,18 +87,20 @@ def clear(session: Session, bucket: str, key: str | None = None, key_prefix: str
         query = query.where(RateLimit.key == key)
     if key_prefix is not None:
         query = query.where(RateLimit.key.startswith(key_prefix, autoescape=True))
-    return session.execute(query.execution_options(synchronize_session=False)).rowcount
+    return rowcount(session.execute(query.execution_options(synchronize_session=False)))
 
 
 def prune(session: Session, older_than: timedelta = timedelta(days=1)) -> str:
     """Drop counters whose window and lock are long over (a spray of made-up names leaves many)."""
     cutoff = clock.now() - older_than
-    removed = session.execute(
-        delete(RateLimit)
-        .where(
-            RateLimit.window_started_at < cutoff,
-            or_(RateLimit.locked_until.is_(None), RateLimit.locked_until < cutoff),
+    removed = rowcount(
+        session.execute(
+            delete(RateLimit)
+            .where(
+                RateLimit.window_started_at < cutoff,
+                or_(RateLimit.locked_until.is_(None), RateLimit.locked_until < cutoff),
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return f"清理 {removed} 条限流记录" if removed else ""

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.audit.operations import record as audit
 from app.deadlines.recipients import stage_recipients
 from app.deadlines.settings import settings_of
-from app.notices.operations import issue_notice
+from app.notices.requesting import enqueue_notice
 from app.notifications.operations import notify
 from app.processes import DISTRICT_PROCESS
 from app.processes.registry import ServiceOperation
@@ -127,12 +127,13 @@ def release_verified_results(run: ProcessRun, data: dict[str, Any]) -> dict[str,
         run.session,
         stage_recipients(run.session, ["liaison"], assessment.district_id),
         f"{assessment.round.title} 核查结果已发布",
-        "请在申诉期内确认结果或对核查调整提出申诉。",
+        "请在申诉期内确认结果或对核查调整提出申诉。核查结果告知书随后生成，可在本区考核页面查看和下载。",
         _link(assessment),
     )
-    # 告知书 with the appeal rights: the window is computed as the timer will compute it.
+    # 告知书 with the appeal rights, generated in the background; the window starts now and is
+    # computed as the timer will compute it.
     appeal_due = due_date(data["deadline_rules"], "appeal", calendar=run.calendar)
-    issue_notice(
+    enqueue_notice(
         run.session,
         run.actor_id,
         "letter",

@@ -11,6 +11,8 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict
@@ -82,6 +84,8 @@ def as_csv(export: Export) -> bytes:
 def as_xlsx(export: Export) -> bytes:
     book = Workbook()
     sheet = book.active
+    if not isinstance(sheet, Worksheet):
+        raise TypeError(f"a new workbook's active sheet is a {type(sheet).__name__}, not a worksheet")
     sheet.title = "考核结果"
     sheet.append([f"{export.round.title}（考核期 {export.round.period}）最终得分"])
     sheet["A1"].font = Font(bold=True, size=13)
@@ -93,9 +97,7 @@ def as_xlsx(export: Export) -> bytes:
     for row in export.rows:
         sheet.append([float(row[k]) if k in numeric and row[k] != "" else row[k] for k, _ in export.columns])
     for column, (_key, label) in enumerate(export.columns, start=1):
-        sheet.column_dimensions[sheet.cell(row=2, column=column).column_letter].width = max(
-            10, len(label) * 2
-        )
+        sheet.column_dimensions[get_column_letter(column)].width = max(10, len(label) * 2)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -55,9 +55,6 @@ class Round(Base):
     published_at: Mapped[datetime | None] = mapped_column(nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")
-    # The round's circular number (苏城管考〔year〕serial号), taken by its first notice.
-    notice_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    notice_serial: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     scheme: Mapped[Scheme] = relationship(lazy="joined")
 

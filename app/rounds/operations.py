@@ -197,11 +197,6 @@ def mark_appealed(assessment: DistrictAssessment) -> None:
     assessment.appealed = True
 
 
-def number_circular(round_: Round, year: int, serial: int) -> None:
-    """The round's circular number, once taken, for the documents that carry it."""
-    round_.notice_year, round_.notice_serial = year, serial
-
-
 def replace_results(
     session: Session, round_: Round
 ) -> tuple[dict[int, tuple[Any, int]], dict[int, tuple[Any, int]]]:

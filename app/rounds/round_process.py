@@ -7,7 +7,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
-from app.notices.jobs import enqueue_results
+from app.notices.requesting import enqueue_results
 from app.processes import ROUND_PROCESS
 from app.processes.registry import ServiceOperation
 from app.processes.runtime import ProcessRun, ready_elements

@@ -18,7 +18,7 @@ from app.evidence.operations import evidence_of
 from app.forms import choice_list
 from app.main.error_pages import error_page
 from app.notices.corrections import correct_result
-from app.notices.jobs import progress_of, retry_failed
+from app.notices.jobs import documents_in_progress, progress_of, retry_failed
 from app.notices.models import Notice
 from app.notices.operations import notices_of
 from app.processes import store
@@ -134,7 +134,7 @@ def diagram(round_id: int, instance_id: int) -> Any:
         instance.id == round_.round_instance_id
         or (assessment is not None and assessment.round_id == round_id)
     )
-    if not belongs or not visibility.can_see_progress(current_user, assessment):
+    if instance is None or not belongs or not visibility.can_see_progress(current_user, assessment):
         abort(404)
     definition = store().definition_for(db.session, instance.definition_id)
     tasks = db.session.scalars(select(TaskRecord).where(TaskRecord.instance_id == instance_id)).all()
@@ -171,10 +171,7 @@ def annual(year: int) -> Any:
     return render_template("rounds/annual.html", year=year, rounds=rounds, rows=rows, rule=rule)
 
 
-@bp.route("/<int:round_id>/districts/<int:district_id>")
-@login_required
-def district(round_id: int, district_id: int) -> Any:
-    round_ = _round_or_404(round_id)
+def _visible_assessment(round_id: int, district_id: int) -> DistrictAssessment:
     assessment = db.session.scalar(
         select(DistrictAssessment).where(
             DistrictAssessment.round_id == round_id, DistrictAssessment.district_id == district_id
@@ -182,6 +179,14 @@ def district(round_id: int, district_id: int) -> Any:
     )
     if assessment is None or not visibility.can_see_detail(current_user, assessment):
         abort(404)
+    return assessment
+
+
+@bp.route("/<int:round_id>/districts/<int:district_id>")
+@login_required
+def district(round_id: int, district_id: int) -> Any:
+    round_ = _round_or_404(round_id)
+    assessment = _visible_assessment(round_id, district_id)
     scores = scores_of(db.session, round_, assessment)
     leaves = [i for i in round_.scheme.indicators if i.code in scores.stages["self"].leaves]
     return render_template(
@@ -195,8 +200,19 @@ def district(round_id: int, district_id: int) -> Any:
         indicators={i.code: i for i in leaves},
         rules={i.code: indicator_rules(i) for i in leaves},
         notices=_visible_notices(round_, district_id),
+        in_progress=documents_in_progress(db.session, assessment.id),
         rectifications=rectifications_of(db.session, district_id, round_id),
     )
+
+
+@bp.route("/<int:round_id>/districts/<int:district_id>/notices/progress")
+@login_required
+def district_notice_progress(round_id: int, district_id: int) -> Any:
+    """How many of the district's documents are still being generated (its page polls this)."""
+    _round_or_404(round_id)
+    assessment = _visible_assessment(round_id, district_id)
+    waiting = documents_in_progress(db.session, assessment.id)
+    return jsonify({"pending": sum(not d.failed for d in waiting), "failed": sum(d.failed for d in waiting)})
 
 
 def _visible_notices(round_: Round, district_id: int | None = None) -> list[Notice]:

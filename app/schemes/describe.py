@@ -9,6 +9,7 @@ from typing import Any
 
 from app.schemes.exchange import chinese_numeral, fmt_points, parse_decimal
 from app.schemes.models import Indicator, Scheme
+from app.scoring.rule_reading import parse_rules
 from app.scoring.rules import (
     FINDER_LABELS,
     BonusRules,
@@ -20,7 +21,6 @@ from app.scoring.rules import (
     RuleError,
     TieredRules,
     VetoRules,
-    parse_rules,
 )
 
 METHOD_LABELS = {

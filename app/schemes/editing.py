@@ -27,7 +27,8 @@ from app.schemes.operations import (
     rule_findings,
     scheme_data,
 )
-from app.scoring.rules import ManualRules, RuleError, dump_rules, parse_rules
+from app.scoring.rule_reading import dump_rules, parse_rules
+from app.scoring.rules import ManualRules, RuleError
 
 
 def ensure_draft(scheme: Scheme) -> None:

@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from app.schemes.exchange import (
@@ -110,6 +111,8 @@ def to_workbook(data: SchemeData) -> bytes:
         raise SchemeDataError(structural)
     wb = Workbook()
     ws = wb.active
+    if not isinstance(ws, Worksheet):
+        raise TypeError(f"a new workbook's active sheet is a {type(ws).__name__}, not a worksheet")
     ws.title = TABLE_SHEET
     _write_table(ws, data)
     _write_notes(wb.create_sheet(NOTES_SHEET), data)
@@ -150,10 +153,13 @@ def _write_table(ws: Worksheet, data: SchemeData) -> None:
     ws.print_area = f"A1:{print_last}{max(last, HEADER_ROW)}"
     ws.page_setup.orientation, ws.page_setup.paperSize = ws.ORIENTATION_LANDSCAPE, ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     ws.print_options.horizontalCentered = True
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    footer = ws.oddFooter
+    if footer is None:  # openpyxl gives every new worksheet one
+        raise TypeError("the worksheet has no footer to number the pages in")
+    footer.center.text = "第 &P 页，共 &N 页"
 
 
 def _add_choices(ws: Worksheet, col: dict[str, int], until: int) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from app.scoring.rules import written_number
+from app.scoring.rule_reading import written_number
 
 KINDS = ("scored", "bonus", "veto")
 KIND_LABELS = {"scored": "计分", "bonus": "加分", "veto": "否决"}
@@ -101,7 +101,7 @@ def _points_problem(value: Any) -> str | None:
         return f"分值「{value}」过大（须小于 1000000）"
     if value < 0:
         return f"分值 {fmt_points(value)} 不能为负数"
-    if value.normalize().as_tuple().exponent < -2:  # type: ignore[operator]
+    if value.normalize().as_tuple().exponent < -2:
         return f"分值 {value} 最多保留两位小数"
     return None
 

@@ -2,7 +2,7 @@
 
 The rules sub-form is plain named inputs (lists as ``items-0-label`` …) held in a "state" dict of
 strings, so that a refused submission is shown again exactly as typed. ``rules_from_state`` builds
-the rules dict; `app.scoring.rules.parse_rules` (called by the operation) judges it.
+the rules dict; `app.scoring.rule_reading.parse_rules` (called by the operation) judges it.
 
 Tiered bands typed the way published tables write them (0–60, 61–70) are converted here, where
 rules are entered (the editor and an imported file), never where stored rules are read back:

@@ -91,7 +91,8 @@ class Indicator(Base):
     department: Mapped[str] = mapped_column(String(50), default="")
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     criteria: Mapped[str] = mapped_column(Text, default="")  # 评分标准 as published
-    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # see app/scoring/rules.py
+    # The scoring rules as stored; app/scoring/rule_reading.py reads them into app/scoring/rules.py's types.
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     assessed_in_system: Mapped[bool] = mapped_column(Boolean, default=True)
 
     scheme: Mapped[Scheme] = relationship(back_populates="indicators")

@@ -5,6 +5,7 @@ Changes inside a draft (its indicators) live in editing.py."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from app.schemes.exchange import (
     validate,
 )
 from app.schemes.models import Indicator, Scheme
-from app.scoring.rules import RuleError, VetoRules, parse_rules, read_rules_document
+from app.scoring.rule_reading import parse_rules, read_rules_document
+from app.scoring.rules import RuleError, VetoRules
 from workflows import clock
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -31,7 +33,7 @@ DEFAULT_SCHEME_FILE = DATA_DIR / "scheme-2026.yaml"
 DEFAULT_RULES_FILE = DATA_DIR / "rules-2026.yaml"
 STATUS_LABELS = {"draft": "草稿", "active": "启用", "retired": "停用"}
 # The fields of an indicator that the editor changes (the place in the tree moves separately).
-EDITABLE_FIELDS = ("code", "name", "max_points", "kind", "criteria", "department", "source")
+EDITABLE_FIELDS: tuple[str, ...] = ("code", "name", "max_points", "kind", "criteria", "department", "source")
 EDITABLE_FIELDS += ("frequency", "assessed_in_system", "rules")
 
 
@@ -50,6 +52,12 @@ def _frequency(text: str) -> str:
         if lowered.startswith(frequency):
             return frequency
     return "per_event" if lowered.startswith(("per", "any")) else ""
+
+
+def _rules_of(rules: Mapping[str, Mapping[str, Any]], code: str) -> dict[str, Any] | None:
+    """An indicator's rules from the rules file, as the JSON object an indicator holds."""
+    found = rules.get(code)
+    return None if found is None else dict(found)
 
 
 def rule_findings(data: SchemeData) -> list[tuple[int, str]]:
@@ -221,7 +229,7 @@ def default_scheme_data(year: int, label: str, name: str) -> SchemeData:
             max_points=Decimal(str(row["max"])),
             kind="bonus" if row["code"] == "BONUS" else "veto" if row["code"] == "VETO" else "scored",
             criteria=str(row.get("method", "")),
-            rules=rules.get(row["code"]),
+            rules=_rules_of(rules, row["code"]),
             source=str(row.get("source", "")),
             frequency=_frequency(str(row.get("freq", ""))),
         )
@@ -238,7 +246,7 @@ def default_scheme_data(year: int, label: str, name: str) -> SchemeData:
                 parent=child.parent,
                 max_points=child.max_points,
                 kind="scored",
-                rules=rules.get(child.code),
+                rules=_rules_of(rules, child.code),
                 source=parent.source,
                 frequency=parent.frequency,
             )

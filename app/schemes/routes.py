@@ -191,7 +191,7 @@ def settings(scheme_id: int) -> Any:
             lambda s: update_scoring_settings(
                 s,
                 current_user.id,
-                s.get(Scheme, scheme.id),
+                scheme,  # db.transaction() runs in the request's session, which loaded it
                 int(form.rounding_places.data or 2),
                 form.rounding_mode.data or "",
                 form.grade_bands.data or "",
@@ -214,10 +214,13 @@ def clone(scheme_id: int) -> Any:
     if not form.validate_on_submit():
         flash("复制失败：" + "；".join(e for errors in form.errors.values() for e in errors), "danger")
         return _show(source)
+    year = form.year.data
+    if year is None:  # InputRequired refuses an empty year, so a valid form has one
+        raise RuntimeError("CloneForm validated without a year")
     try:
         with db.transaction() as session:
             copy = ops.clone_scheme(
-                session, current_user.id, source, form.year.data, form.label.data or "", form.name.data or ""
+                session, current_user.id, source, year, form.label.data or "", form.name.data or ""
             )
     except OperationError as exc:
         flash("复制失败：" + exc.message, "danger")

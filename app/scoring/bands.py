@@ -23,7 +23,7 @@ from itertools import pairwise
 from typing import Any
 
 from app.scoring.outcomes import ARITHMETIC
-from app.scoring.rules import written_number
+from app.scoring.rule_reading import written_number
 
 # Published scales are 0–100 or a few hundred points. Bounds far outside (1E+999999999 is a finite
 # Decimal) are left to parse_rules untouched: they are no table's tiers, and spelling them out in a

@@ -153,16 +153,35 @@ def _veto_outcomes(
     return outcomes
 
 
+LeafScores = dict[tuple[str, tuple[Fact, ...]], IndicatorScore]
+
+
 def score_scheme(
-    nodes: Sequence[SchemeNode], total: Decimal, facts: Iterable[Fact], rounding: Rounding = DEFAULT_ROUNDING
+    nodes: Sequence[SchemeNode],
+    total: Decimal,
+    facts: Iterable[Fact],
+    rounding: Rounding = DEFAULT_ROUNDING,
+    leaf_scores: LeafScores | None = None,
 ) -> SchemeScore:
-    """Score one unit for one period: leaves by rules, parents as sums, veto, capped bonus."""
+    """Score one unit for one period: leaves by rules, parents as sums, veto, capped bonus.
+
+    *leaf_scores*, shared by calls with the same *nodes* and *rounding* (one unit's stages), keeps
+    each leaf's score by its facts: a leaf whose facts a later stage left as they were is not
+    scored again (a leaf's score depends on its rules and facts alone)."""
     with localcontext(ARITHMETIC):
         children = _tree(nodes, total, rounding)
         facts_of = _facts_by_leaf(facts, nodes, children)
-        leaves = {
-            n.code: score_indicator(n, facts_of[n.code], rounding) for n in nodes if n.code not in children
-        }
+
+        def leaf(node: SchemeNode) -> IndicatorScore:
+            if leaf_scores is None:
+                return score_indicator(node, facts_of[node.code], rounding)
+            key = (node.code, tuple(facts_of[node.code]))
+            found = leaf_scores.get(key)
+            if found is None:
+                found = leaf_scores[key] = score_indicator(node, facts_of[node.code], rounding)
+            return found
+
+        leaves = {n.code: leaf(n) for n in nodes if n.code not in children}
         zero = rounding.apply(ZERO)  # sums start at 0.00 so every figure shows the same places
 
         def value(code: str) -> Decimal:
@@ -180,7 +199,7 @@ def score_scheme(
         bonus_raw = sum((value(n.code) for n in tops if n.kind == "bonus"), zero)
         # Bonus points fill lost points but never lift the total above the scheme total.
         bonus = min(bonus_raw, total - base_total)
-        notes = ()
+        notes: tuple[str, ...] = ()
         if bonus < bonus_raw:
             notes = (f"加分 {fmt(bonus_raw)} 分，总分以 {fmt(total)} 分为限，实加 {fmt(bonus)} 分",)
         sums = (first_level, base_total, bonus_raw, bonus, base_total + bonus)

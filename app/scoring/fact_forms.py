@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.inputs import parse_count
+from app.scoring.outcomes import FactContent
 from app.scoring.rules import (
     FINDER_LABELS,
     BonusRules,
@@ -34,21 +35,9 @@ BLANK_ROWS = 2
 TRUE_VALUES = ("1", "on", "true", "yes")
 
 
-@dataclass
-class FactInput:
-    """A fact as entered, before it is stored."""
-
-    kind: str
-    amount: Decimal | None = None
-    found_by: str | None = None
-    rectified: bool = True
-    numerator: Decimal | None = None
-    denominator: Decimal | None = None
-    value: Decimal | None = None
-    item: str | None = None
-    occurred_on: date | None = None
-    place: str = ""
-    description: str = ""
+@dataclass(frozen=True)
+class FactInput(FactContent):
+    """A fact as entered, before it is stored: its content (outcomes.FactContent), no id yet."""
 
 
 @dataclass
@@ -141,8 +130,21 @@ def parse_indicator(
     return out
 
 
+def _occurrence_numbers(code: str, payload: Mapping[str, Any]) -> list[int]:
+    """The row numbers (1…MAX_OCCURRENCES) the form sent fields for, read off the keys once rather
+    than probing every possible row's fields (a click carries ~20 indicators of up to 50 rows)."""
+    prefix = name(code, "occ")
+    numbers = set()
+    for key in payload:
+        if key.startswith(prefix):
+            digits = key[len(prefix) :].partition("_")[0]
+            if digits.isascii() and digits.isdigit() and 1 <= int(digits) <= MAX_OCCURRENCES:
+                numbers.add(int(digits))
+    return sorted(numbers)
+
+
 def _parse_occurrences(code: str, payload: Mapping[str, Any], out: ParsedIndicator, fail: Any) -> None:
-    for n in range(1, MAX_OCCURRENCES + 1):
+    for n in _occurrence_numbers(code, payload):
         part = f"occ{n}"
         description = _text(payload, name(code, f"{part}_desc"))
         place = _text(payload, name(code, f"{part}_place"))

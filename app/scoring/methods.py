@@ -22,6 +22,7 @@ from app.scoring.outcomes import (
     fmt,
     plain,
 )
+from app.scoring.rule_reading import parse_rules
 from app.scoring.rules import (
     FINDER_LABELS,
     FINDERS,
@@ -33,7 +34,6 @@ from app.scoring.rules import (
     RateRules,
     TieredRules,
     VetoRules,
-    parse_rules,
 )
 
 

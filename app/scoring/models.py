@@ -22,6 +22,10 @@ class Fact(Base):
     Scores are computed from facts by the indicator's rules (app/scoring/engine.py); nobody
     types a score. A later stage's facts for an indicator replace the earlier ones only where
     that stage has a revision for it (see IndicatorRevision).
+
+    What a fact says is described once, by `outcomes.FactContent`: the columns from ``kind`` to
+    ``description`` are one per field of it (tests/scoring/test_fact_fields.py checks), and rows
+    are written and read through `outcomes.fact_values`.
     """
 
     __tablename__ = "score_facts"

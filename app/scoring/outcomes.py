@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import Any
 
-from app.scoring.rules import (
-    IndicatorRules,
-)
+from app.scoring.rules import IndicatorRules
 
 FACT_KINDS = ("manual", "occurrence", "rate", "value", "check", "bonus", "veto", "extra", "unreported")
 # Written when a self-report closes overdue with the "zero" rule: the indicator scores 0 at that
@@ -39,11 +39,15 @@ ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "down": ROUND_DOWN, "half_even": ROU
 
 
 @dataclass(frozen=True)
-class Fact:
-    """一条事实 — one recorded fact (an occurrence, a rate, a ticked item …) about one indicator."""
+class FactContent:
+    """事实内容 — what a fact says: the one description of a fact's fields.
 
-    id: int
-    indicator: str
+    Every holder of a fact takes its fields from here: the form's `FactInput` is this class,
+    the engine's `Fact` adds an id and an indicator code, and the stored row (`score_facts`,
+    app/scoring/models.py) has one column per field, which a test checks. Copies between them go
+    through `fact_values`, so a new field is added here (and as a column) and nowhere else.
+    """
+
     kind: str
     amount: Decimal | None = None
     found_by: str | None = None
@@ -52,7 +56,37 @@ class Fact:
     denominator: Decimal | None = None
     value: Decimal | None = None
     item: str | None = None
+    occurred_on: date | None = None
+    place: str = ""
     description: str = ""
+
+
+FACT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(FactContent))
+
+
+def fact_values(fact: Any) -> dict[str, Any]:
+    """The content of *fact* (a stored row, a FactInput, an engine Fact) by field name."""
+    return {name: getattr(fact, name) for name in FACT_FIELDS}
+
+
+@dataclass(frozen=True)
+class FactIdentity:
+    """Which fact it is: a unique id (it orders the facts) and the indicator's code."""
+
+    id: int
+    indicator: str
+
+
+# Dataclasses take the fields of the bases in reverse order, so FactIdentity's come first:
+# Fact(id, indicator, kind, amount=…, …).
+@dataclass(frozen=True)
+class Fact(FactContent, FactIdentity):
+    """一条事实 — one recorded fact (an occurrence, a rate, a ticked item …) about one indicator."""
+
+    @classmethod
+    def of(cls, fact: Any, fact_id: int, indicator: str) -> Fact:
+        """The engine's copy of *fact* (a stored row or a FactInput) as fact *fact_id* of *indicator*."""
+        return cls(id=fact_id, indicator=indicator, **fact_values(fact))
 
 
 @dataclass(frozen=True)

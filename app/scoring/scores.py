@@ -20,7 +20,8 @@ from app.schemes.models import Indicator, Scheme
 from app.scoring import engine
 from app.scoring.annual import assessed_in
 from app.scoring.models import FACT_STAGES, Fact, IndicatorRevision
-from app.scoring.rules import IndicatorRules, ManualRules, parse_rules
+from app.scoring.rule_reading import parse_rules
+from app.scoring.rules import IndicatorRules, ManualRules
 
 SCORE_STAGES: dict[str, tuple[str, ...]] = {
     "self": ("self",),
@@ -101,18 +102,10 @@ def rounding_of(scheme: Scheme) -> engine.Rounding:
 
 def to_engine(fact: Any, fact_id: int | None = None, code: str | None = None) -> engine.Fact:
     """A stored fact (or a FactInput with a temporary id and the indicator code) for the engine."""
-    return engine.Fact(
-        id=fact.id if fact_id is None else fact_id,
-        indicator=fact.indicator.code if code is None else code,
-        kind=fact.kind,
-        amount=fact.amount,
-        found_by=fact.found_by,
-        rectified=fact.rectified,
-        numerator=fact.numerator,
-        denominator=fact.denominator,
-        value=fact.value,
-        item=fact.item,
-        description=fact.description,
+    return engine.Fact.of(
+        fact,
+        fact.id if fact_id is None else fact_id,
+        fact.indicator.code if code is None else code,
     )
 
 
@@ -160,9 +153,13 @@ def score_assessment(
     facts = [f for f in facts if f.indicator_id not in not_assessed]
     rounding = rounding_of(scheme)
     counted = {stage: effective_facts(facts, revisions, stage, drafts) for stage in SCORE_STAGES}
+    # Each stored fact converted once, and each leaf scored once per distinct facts: the stages
+    # mostly count the same facts (only revised indicators differ).
+    converted = {id(f): to_engine(f) for f in facts}
+    leaf_scores: engine.LeafScores = {}
     stages = {
         stage: engine.score_scheme(
-            nodes, scheme.total_points, [to_engine(f) for f in counted[stage]], rounding
+            nodes, scheme.total_points, [converted[id(f)] for f in counted[stage]], rounding, leaf_scores
         )
         for stage in SCORE_STAGES
     }

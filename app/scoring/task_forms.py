@@ -13,9 +13,19 @@ from app.rounds.operations import mark_self_reported, mark_verified
 from app.schemes.models import Indicator
 from app.scoring import engine
 from app.scoring.fact_forms import FactInput, describe_fields, occurrence_rows, parse_indicator, prefill
+from app.scoring.models import Fact
 from app.scoring.operations import StageEntry, save_self_report, save_verification, signature
 from app.scoring.rules import IndicatorRules
-from app.scoring.scores import assessed, indicator_rules, load_scores, rounding_of, scheme_nodes, to_engine
+from app.scoring.scores import (
+    assessed,
+    effective_facts,
+    facts_of,
+    indicator_rules,
+    load_scores,
+    rounding_of,
+    scheme_nodes,
+    to_engine,
+)
 from app.tasks.context import Files, Payload, TaskContext
 
 MAX_REASON = 1000
@@ -39,14 +49,21 @@ def indicator_rows(ctx: TaskContext, include_veto: bool) -> list[IndicatorRow]:
     scheme = ctx.round.scheme
     by_id = {i.id: i for i in scheme.indicators}
     parents = {i.parent_id for i in scheme.indicators}
+    # An assessed leaf's node carries its parsed rules, kept per process for a locked scheme:
+    # no request parses them again.
+    nodes = {n.code: n for n in scheme_nodes(scheme, ctx.round.period)}
 
     def top(indicator: Indicator) -> Indicator:
         while indicator.parent_id is not None:
             indicator = by_id[indicator.parent_id]
         return indicator
 
+    def rules(indicator: Indicator) -> IndicatorRules:
+        parsed = nodes[indicator.code].rules
+        return parsed if parsed is not None else indicator_rules(indicator)
+
     return [
-        IndicatorRow(i, top(i), indicator_rules(i))
+        IndicatorRow(i, top(i), rules(i))
         for i in scheme.indicators
         if i.id not in parents and (include_veto or i.kind != "veto") and assessed(i, ctx.round.period)
     ]
@@ -109,6 +126,17 @@ def _fields(ctx: TaskContext, include_veto: bool) -> list[dict[str, Any]]:
         fields.append({"name": f"reason_{i.code}", "type": "text", "label": f"{i.code} 说明"})
         fields.append({"name": f"evidence_{i.code}", "type": "files", "label": f"{i.code} 佐证材料"})
     return fields
+
+
+def _self_report_facts(ctx: TaskContext) -> defaultdict[int, list[Fact]]:
+    """The submitted self-report's facts by indicator: what load_scores counts at the "self" stage
+    (its facts_at("self", …)), without scoring every stage of the scheme to get them. No revision
+    changes what counts at the self stage, so none is read."""
+    assert ctx.assessment is not None
+    grouped: defaultdict[int, list[Fact]] = defaultdict(list)
+    for fact in effective_facts(facts_of(ctx.session, ctx.assessment.id), (), "self"):
+        grouped[fact.indicator_id].append(fact)
+    return grouped
 
 
 class SelfReportForm:
@@ -181,9 +209,9 @@ class VerificationForm:
 
     def parse(self, ctx: TaskContext, payload: Payload, files: Files, draft: bool) -> FactsInput:
         assert ctx.assessment is not None
-        scores = load_scores(ctx.session, ctx.round, ctx.assessment.id)
+        self_facts = _self_report_facts(ctx)
         rows = indicator_rows(ctx, include_veto=True)
-        self_signature = {r.indicator.id: signature(scores.facts_at("self", r.indicator.id)) for r in rows}
+        self_signature = {r.indicator.id: signature(self_facts[r.indicator.id]) for r in rows}
 
         def reason_rule(row: IndicatorRow, facts: list[FactInput], reason: str) -> str | None:
             changed = signature(facts) != self_signature[row.indicator.id]
@@ -195,7 +223,7 @@ class VerificationForm:
         for row in rows:
             prefix = f"f_{row.indicator.code}_"
             if not any(key.startswith(prefix) for key in payload):
-                merged.update(prefill(row.rules, scores.facts_at("self", row.indicator.id)))
+                merged.update(prefill(row.rules, self_facts[row.indicator.id]))
         parsed = parse_facts(ctx, rows, merged, files, reason_rule, allow_veto=True)
         # Only the indicators the inspector changed become adjustments; the rest are confirmed.
         parsed.entries = {

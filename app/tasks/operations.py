@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.audit.operations import record as audit
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, NotFound, OperationError, ProcessStepFailed
 from app.processes import store
 from app.processes.runtime import ProcessRun
 from app.rounds.models import DistrictAssessment, Round
@@ -23,7 +23,9 @@ from app.tasks.context import Files, Payload, TaskContext, UploadSettings
 from app.tasks.models import ROLE_POOLS, TaskRecord
 from app.tasks.registry import form_for
 from workflows import clock
+from workflows.incidents import describe, task_failure
 from workflows.runner import Actor, TaskRefused, find_ready_task, run_user_task
+from workflows.store import ProcessInstance, rowcount
 
 
 def can_see(user: User, record: TaskRecord) -> bool:
@@ -73,8 +75,10 @@ def _check_workable(user: User, record: TaskRecord) -> None:
 
 
 def build_context(session: Session, user: User, record: TaskRecord, uploads: UploadSettings) -> TaskContext:
-    round_ = session.get(Round, record.round_id)
+    # The assessment first: its round (and the round's scheme) come joined with it, so the round
+    # is then found in the session without another query.
     assessment = session.get(DistrictAssessment, record.assessment_id) if record.assessment_id else None
+    round_ = session.get(Round, record.round_id)
     assert round_ is not None
     return TaskContext(session, user, record, round_, assessment, uploads)
 
@@ -85,11 +89,13 @@ def claim_task(session: Session, user: User, record_id: int) -> TaskRecord:
     if record.claimed_by == user.id:
         return record
     # Conditional update: of two simultaneous claims exactly one changes the row.
-    changed = session.execute(
-        update(TaskRecord)
-        .where(TaskRecord.id == record.id, TaskRecord.claimed_by.is_(None), TaskRecord.state == "ready")
-        .values(claimed_by=user.id, claimed_at=clock.now())
-    ).rowcount
+    changed = rowcount(
+        session.execute(
+            update(TaskRecord)
+            .where(TaskRecord.id == record.id, TaskRecord.claimed_by.is_(None), TaskRecord.state == "ready")
+            .values(claimed_by=user.id, claimed_at=clock.now())
+        )
+    )
     if changed != 1:
         raise Conflict("该任务已被他人认领")
     session.refresh(record)
@@ -169,19 +175,29 @@ def release_all_claims(session: Session, actor: User, user_id: int, district_id:
     return len(records)
 
 
-def _visible_and_locked(session: Session, user: User, record_id: int) -> TaskRecord:
-    """The task, re-read after locking its process instance, so concurrent submissions serialise."""
-    record = get_visible(session, user, record_id)
-    store().lock(session, record.instance_id)
-    session.refresh(record)
+def _visible_and_locked(
+    session: Session, user: User, record_id: int
+) -> tuple[TaskRecord, ProcessInstance | None]:
+    """The task, read after locking its process instance, so concurrent submissions serialise;
+    and the instance the lock read (held, it is loaded from the session without another query)."""
+    # The lock finds the instance through the task, so the task is read once, after the lock:
+    # as a concurrent submission that held the lock left it.
+    instance_of_task = select(TaskRecord.instance_id).where(TaskRecord.id == record_id).scalar_subquery()
+    instance = store().lock(session, instance_of_task)
+    record = session.scalars(
+        select(TaskRecord).where(TaskRecord.id == record_id).execution_options(populate_existing=True)
+    ).one_or_none()
+    # Tasks a user may not see are reported as missing, as get_visible does.
+    if record is None or not can_see(user, record):
+        raise NotFound("任务不存在")
     _check_workable(user, record)
-    return record
+    return record, instance
 
 
 def save_draft(
     session: Session, user: User, record_id: int, payload: Payload, files: Files, uploads: UploadSettings
 ) -> TaskRecord:
-    record = _visible_and_locked(session, user, record_id)
+    record, _ = _visible_and_locked(session, user, record_id)
     form = form_for(record.form_key)
     if not form.supports_draft:
         raise Conflict("此任务不支持暂存")
@@ -202,13 +218,13 @@ def save_draft(
 def complete_task(
     session: Session, user: User, record_id: int, payload: Payload, files: Files, uploads: UploadSettings
 ) -> TaskRecord:
-    record = _visible_and_locked(session, user, record_id)
+    record, instance = _visible_and_locked(session, user, record_id)
     form = form_for(record.form_key)
     ctx = build_context(session, user, record, uploads)
     clean = form.parse(ctx, payload, files, draft=False)
 
     run = ProcessRun(session, user.id)
-    instance, wf, definition = run.load(record.instance_id)
+    instance, wf, definition = run.load(record.instance_id)  # the locked row, from the session
     try:
         task = find_ready_task(
             wf, record.task_id, Actor(user.id, user.role, user.district_id), record.district_id
@@ -216,7 +232,19 @@ def complete_task(
     except TaskRefused as refused:
         raise (Forbidden if refused.code == "forbidden" else Conflict)(refused.reason) from refused
     workflow_data = form.apply(ctx, clean, draft=False)
-    run_user_task(wf, task, workflow_data)
+    try:
+        run_user_task(wf, task, workflow_data)
+    except OperationError:
+        raise  # the application's own refusal, already in words for the person
+    except Exception as exc:
+        # A script, condition or service task after this task failed: refuse the click whole
+        # and say which step, instead of a bare server error.
+        failure = task_failure(wf, exc)
+        if failure is None:
+            raise
+        raise ProcessStepFailed(
+            f"{describe(failure)[2]}。本次办理未保存，请联系考核管理员处理流程图后再提交。"
+        ) from exc
     if record.claimed_by is None:
         record.claimed_by = user.id
         record.claimed_at = clock.now()

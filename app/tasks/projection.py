@@ -12,7 +12,7 @@ from app.tasks.models import LANE_POOLS, TaskRecord
 from workflows import clock
 from workflows.definitions import ProcessDefinition
 from workflows.runner import user_tasks
-from workflows.store import ProcessInstance
+from workflows.store import ProcessInstance, rowcount
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,16 @@ def sync_tasks(
 ) -> list[TaskRecord]:
     """Insert new user tasks, update changed ones, cancel the ones the workflow dropped.
 
-    Returns the records that became ready in this call.
+    Returns the records that became ready in this call. Nothing is flushed here: the rows are
+    written with the instance's save and whatever else the step changes, in the one flush that
+    ends ProcessRun.step_done (a row changed twice in a click, claimed and completed, gets one
+    UPDATE).
     """
-    existing = {
-        r.task_id: r for r in session.scalars(select(TaskRecord).where(TaskRecord.instance_id == instance.id))
-    }
+    with session.no_autoflush:  # the rows are the instance's; only sync_tasks adds them
+        existing = {
+            r.task_id: r
+            for r in session.scalars(select(TaskRecord).where(TaskRecord.instance_id == instance.id))
+        }
     now = clock.now()
     seen: set[str] = set()
     new_ready: list[TaskRecord] = []
@@ -79,27 +84,30 @@ def sync_tasks(
         if task_id not in seen and record.state == "ready":
             record.state = "cancelled"
             record.completed_at = now
-    session.flush()
     return new_ready
 
 
 def cancel_open_tasks(session: Session, round_id: int) -> int:
     """A cancelled round's open tasks leave every inbox (its processes were stopped)."""
-    return session.execute(
-        update(TaskRecord)
-        .where(TaskRecord.round_id == round_id, TaskRecord.state == "ready")
-        .values(state="cancelled", completed_at=clock.now())
-    ).rowcount
+    return rowcount(
+        session.execute(
+            update(TaskRecord)
+            .where(TaskRecord.round_id == round_id, TaskRecord.state == "ready")
+            .values(state="cancelled", completed_at=clock.now())
+        )
+    )
 
 
 def escalate_open_tasks(session: Session, assessment_id: int, element: str) -> int:
     """督办: the district's open task at *element* is marked escalated (reassignable, highlighted)."""
-    return session.execute(
-        update(TaskRecord)
-        .where(
-            TaskRecord.assessment_id == assessment_id,
-            TaskRecord.element == element,
-            TaskRecord.state == "ready",
+    return rowcount(
+        session.execute(
+            update(TaskRecord)
+            .where(
+                TaskRecord.assessment_id == assessment_id,
+                TaskRecord.element == element,
+                TaskRecord.state == "ready",
+            )
+            .values(escalated=True)
         )
-        .values(escalated=True)
-    ).rowcount
+    )

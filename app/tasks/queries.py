@@ -14,7 +14,7 @@ PAGE_SIZE = 20
 COUNT_CAP = 99
 
 
-def inbox_query(user: User, pools: tuple[str, ...] | None = None) -> Select[tuple[TaskRecord]]:
+def inbox_query(user: User, pools: tuple[str, ...] | None = None) -> Select[TaskRecord]:
     """Ready tasks the user may work: their role's pools, their district, unclaimed or theirs."""
     pools = ROLE_POOLS.get(user.role, ()) if pools is None else pools
     query = select(TaskRecord).where(TaskRecord.state == "ready", TaskRecord.pool.in_(pools or ("-",)))

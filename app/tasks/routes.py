@@ -58,18 +58,21 @@ def show(record_id: int) -> Any:
     if request.method == "POST":
         action = request.form.get("action", "submit")
         files = {key: request.files.getlist(key) for key in request.files}
+        # A plain dict (first value per key, as MultiDict.get gives): the forms probe many absent
+        # keys (blank occurrence rows), and a MultiDict raises and catches an exception for each.
+        payload = request.form.to_dict()
         try:
             if action == "draft":
                 run_in_transaction(
                     lambda s: operations.save_draft(
-                        s, current_user, record_id, request.form, files, upload_settings()
+                        s, current_user, record_id, payload, files, upload_settings()
                     )
                 )
                 flash("已暂存", "success")
                 return redirect(url_for("tasks.show", record_id=record_id))
             record = run_in_transaction(
                 lambda s: operations.complete_task(
-                    s, current_user, record_id, request.form, files, upload_settings()
+                    s, current_user, record_id, payload, files, upload_settings()
                 )
             )
             flash(f"“{record.name}”已提交", "success")

@@ -307,10 +307,22 @@ def test_results_notices_correction_and_rectification_pages(
     page.set_viewport_size(DESKTOP)
     login(page, "admin")
     page.goto(f"{live_server.url}/rounds/{published}")
-    expect(page.get_by_test_id("notice-progress")).to_contain_text("0 / 3 份已生成")
+    # Both releases' 核查结果告知书 and the publication's three documents wait in the queue.
+    expect(page.get_by_test_id("notice-progress")).to_contain_text("0 / 5 份已生成")
     screenshot(page, "round-published-generating-desktop")
+    gusu = in_app(live_server, lambda: db.session.scalar(select(District.id).where(District.code == "gusu")))
+    login(phone_page, "liaison_gusu")
+    phone_page.goto(f"{live_server.url}/rounds/{published}/districts/{gusu}")
+    waiting = phone_page.get_by_test_id("district-notice-progress")
+    expect(waiting).to_contain_text("核查结果告知书：正在生成")
+    expect(waiting).to_contain_text("最终结果告知书：正在生成")
+    assert_no_sideways_scroll(phone_page)
+    screenshot(phone_page, "district-letters-generating-phone")
     with live_server.app.app_context():
-        assert run_pending() == "生成文件 3 份"
+        assert run_pending() == "生成文件 5 份"
+    # The district's page follows the queue and shows the letters once they are issued.
+    expect(waiting).to_be_hidden(timeout=10_000)
+    expect(phone_page.get_by_test_id("notices")).to_contain_text("最终结果告知书")
     page.reload()
     expect(page.get_by_test_id("notices")).to_contain_text("考核结果的通报")
     screenshot(page, "round-published-notices-desktop")
@@ -325,14 +337,16 @@ def test_results_notices_correction_and_rectification_pages(
     page.get_by_role("button", name="更正并印发更正通知").click()
     expect(page.locator(".field-error")).to_contain_text("请填写更正理由")
     screenshot(page, "correction-error-desktop")
+    page.goto(f"{live_server.url}/notices/numbering")
+    expect(page.get_by_test_id("next-circular")).to_contain_text("苏城管考〔")
+    expect(page.get_by_test_id("next-final_letter")).to_contain_text("苏城管考告〔")
+    screenshot(page, "numbering-desktop")
 
-    login(phone_page, "liaison_gusu")
     task = ready_task(live_server, "rectification_report", "gusu")
     phone_page.goto(f"{live_server.url}/tasks/{task.id}")
     expect(phone_page.get_by_test_id("rectification")).to_contain_text("执勤人员未着制服")
     assert_no_sideways_scroll(phone_page)
     screenshot(phone_page, "rectification-report-phone")
-    gusu = in_app(live_server, lambda: db.session.scalar(select(District.id).where(District.code == "gusu")))
     phone_page.goto(f"{live_server.url}/rounds/{published}/districts/{gusu}")
     expect(phone_page.get_by_test_id("district-rectification")).to_contain_text("待整改")
     expect(phone_page.get_by_test_id("notices")).to_contain_text("告知书")

@@ -22,7 +22,8 @@ from app.audit.models import AuditRecord
 from app.db import db
 from app.notices import operations as notice_operations
 from app.notices.jobs import run_pending
-from app.notices.models import DocumentSequence, Notice, NoticeJob
+from app.notices.models import DocumentCounter, Notice, NoticeJob
+from app.notices.numbering import take_serial
 from app.notices.render import DeductionLine, Document, IndicatorLine, LetterContent, render
 from app.notifications.models import Notification
 from app.rounds.models import Round, RoundResult
@@ -30,6 +31,7 @@ from app.schemes.models import Indicator
 from tests.helpers import (
     appeal_adjustment,
     complete_round,
+    correct_dw03,
     district_ids,
     full_marks,
     issue_round,
@@ -99,7 +101,7 @@ def run_round(client_as) -> int:
         "reason_DW03": "省厅督查发现着装不规范",
     }
     round_id = complete_round(client_as, ["gusu", "sip"], {"gusu": loss})
-    assert generate() == "生成文件 3 份"
+    assert generate() == "生成文件 5 份"  # two 核查结果告知书, the circular, two 最终结果告知书
     return round_id
 
 
@@ -120,14 +122,13 @@ def test_a_round_issues_letters_at_release_and_the_circular_at_publication(app, 
         ("letter", "final", "姑苏区"),
         ("letter", "final", "苏州工业园区"),
     ]
-    round_ = db.session.get(Round, round_id)
-    number = f"苏城管考〔{round_.notice_year}〕{round_.notice_serial}号"
     circular = issued[2]
-    assert circular.doc_number == number
-    assert {n.doc_number for n in issued if n.kind == "letter"} == {
-        f"{number}·姑苏区",
-        f"{number}·苏州工业园区",
-    }
+    year = circular.year
+    # Every document has a number of its own: the circular under 苏城管考, the four letters
+    # (核查 and 最终) under 苏城管考告, one sequence per 代字 and year.
+    assert circular.doc_number == f"苏城管考〔{year}〕{circular.serial}号"
+    letters = [n for n in issued if n.kind == "letter"]
+    assert [n.doc_number for n in letters] == [f"苏城管考告〔{year}〕{n}号" for n in (1, 2, 3, 4)]
     assert uncovered("姑苏区〔2026〕😀") == {"😀"}  # the check below can fail
     for notice in issued:
         data = pdf_of(notice)
@@ -141,7 +142,7 @@ def test_a_round_issues_letters_at_release_and_the_circular_at_publication(app, 
     gusu, sip = results[ids["gusu"]], results[ids["sip"]]
     assert sip.rank == 1
     assert gusu.rank == 2
-    assert number in text
+    assert circular.doc_number in text
     assert "苏州市城市管理局" in text
     assert "考核结果" in text
     assert "1 苏州工业园区" in text
@@ -152,6 +153,7 @@ def test_a_round_issues_letters_at_release_and_the_circular_at_publication(app, 
     assert circular.verification_code in text
 
     verified_letter = text_of(pdf_of(issued[0]))
+    assert issued[0].doc_number in verified_letter
     assert "姑苏区" in verified_letter
     assert "申诉权利" in verified_letter
     assert "DW03" in verified_letter
@@ -222,13 +224,13 @@ def test_numbers_run_per_year_and_a_failed_render_uses_none(app, demo, client_as
     )
     with pytest.raises(RuntimeError), app.app_context(), db.transaction() as session:
         notice_operations.issue_notice(session, None, "circular", session.get(Round, round_id))
-    assert db.session.scalar(select(DocumentSequence.last_serial)) is None
+    assert db.session.scalar(select(DocumentCounter.last_serial)) is None
     monkeypatch.undo()
     with app.app_context(), db.transaction() as session:
         round_ = session.get(Round, round_id)
         first = notice_operations.issue_notice(session, None, "circular", round_)
         assert first.serial == 1
-        assert notice_operations.take_serial(session, first.year) == 2
+        assert take_serial(session, "苏城管考", first.year) == 2
 
 
 def test_only_those_entitled_download_a_notice(app, demo, client_as) -> None:
@@ -278,19 +280,20 @@ def test_publication_generates_in_the_background_and_a_failed_document_is_retrie
     round_id = complete_round(client_as, ["gusu", "sip"])
     admin = client_as("admin")
     overview = admin.get(f"/rounds/{round_id}").get_data(as_text=True)
-    assert '<span class="done">0</span> / 3 份已生成' in overview
+    # The two releases' 核查结果告知书 wait in the same queue as the publication's documents.
+    assert '<span class="done">0</span> / 5 份已生成' in overview
 
     real = notice_operations.render
 
-    def flaky(template, document, content):  # 园区's letter fails to render
+    def flaky(template, document, content):  # 园区's letters fail to render
         if template == "letter.html" and content.district == "苏州工业园区":
             raise RuntimeError("排版失败")
         return real(template, document, content)
 
     monkeypatch.setattr(notice_operations, "render", flaky)
-    assert generate() == "生成文件 2 份，失败 1 份"
+    assert generate() == "生成文件 3 份，失败 2 份"
     progress = admin.get(f"/rounds/{round_id}/notices/progress").get_json()
-    assert progress == {"total": 3, "done": 2, "failed": 0, "pending": 1, "percent": 67}
+    assert progress == {"total": 5, "done": 3, "failed": 0, "pending": 2, "percent": 60}
     with db.transaction() as session:  # the retry is due (it waits 30 s otherwise)
         session.execute(NoticeJob.__table__.update().values(next_attempt_at=clock.now()))
     generate()
@@ -298,8 +301,8 @@ def test_publication_generates_in_the_background_and_a_failed_document_is_retrie
         session.execute(NoticeJob.__table__.update().values(next_attempt_at=clock.now()))
     generate()
     progress = admin.get(f"/rounds/{round_id}/notices/progress").get_json()
-    assert progress["failed"] == 1
-    assert progress["done"] == 2
+    assert progress["failed"] == 2
+    assert progress["done"] == 3
     page = admin.get(f"/rounds/{round_id}").get_data(as_text=True)
     assert "排版失败" in page
     assert "重新生成失败的文件" in page
@@ -311,11 +314,13 @@ def test_publication_generates_in_the_background_and_a_failed_document_is_retrie
 
     monkeypatch.setattr(notice_operations, "render", real)
     assert admin.post(f"/rounds/{round_id}/notices/retry").status_code == 302
-    assert generate() == "生成文件 1 份"
+    assert generate() == "生成文件 2 份"
     assert admin.get(f"/rounds/{round_id}/notices/progress").get_json()["percent"] == 100
-    numbers = [n.doc_number for n in notices(round_id) if n.kind != "letter" or n.stage == "final"]
-    assert len(numbers) == 3
-    assert len(set(numbers)) == 3
+    issued = notices(round_id)
+    assert len(issued) == 5
+    # The failed renders used no number: the letters' serials run on without a gap.
+    letters = sorted(n.serial for n in issued if n.kind == "letter")
+    assert letters == [1, 2, 3, 4]
 
 
 def png_of(notice: Notice, name: str) -> None:
@@ -325,15 +330,6 @@ def png_of(notice: Notice, name: str) -> None:
     source.write_bytes(pdf_of(notice))
     if shutil.which("pdftoppm"):
         subprocess.run(["pdftoppm", "-r", "60", "-png", str(source), str(ARTIFACTS / name)], check=True)
-
-
-def correct_dw03(admin, round_id: int, district: int, reason: str, present: bool = False):
-    """The administrator restates 姑苏's DW03: no occurrence (the deduction falls), or one again."""
-    dw03 = db.session.scalar(select(Indicator.id).where(Indicator.code == "DW03"))
-    data = {"indicator_id": str(dw03), "f_DW03_present": "1", "reason": reason}
-    if present:
-        data.update(occurrence("DW03", 1, "执勤着装不规范", "superior"))
-    return admin.post(f"/rounds/{round_id}/districts/{district}/correct", data=data)
 
 
 def test_a_correction_supersedes_the_circular_with_its_own_number(app, demo, client_as) -> None:
@@ -367,9 +363,10 @@ def test_a_correction_supersedes_the_circular_with_its_own_number(app, demo, cli
     correction = next(n for n in notices(round_id) if n.kind == "correction")
     letter = next(n for n in notices(round_id) if n.kind == "corrected_letter")
 
-    # Numbers: each document its own, from the year's sequence (the public one first).
-    assert correction.serial == circular.serial + 1
-    assert letter.serial == correction.serial + 1
+    # Numbers: each document its own; the public correction continues the circular's 代字, the
+    # corrected letter the letters' (four letters came before it).
+    assert correction.doc_number == f"苏城管考〔{correction.year}〕{circular.serial + 1}号"
+    assert letter.doc_number == f"苏城管考告〔{letter.year}〕5号"
     numbers = [
         circular.doc_number,
         correction.doc_number,
@@ -505,10 +502,26 @@ def test_an_appeal_review_issues_a_decision_with_each_item(app, demo, client_as)
         data={f"decision_{appeal_id}": "upheld", f"decision_reason_{appeal_id}": "整改照片早于检查时间"},
     )
     assert decided.status_code == 302
+    # The reviewer's click only asked for the 复核决定书; the district is told it follows and its
+    # page shows it being generated until the background queue has issued it.
+    assert db.session.scalar(select(Notice).where(Notice.kind == "decision")) is None
+    liaison = db.session.scalar(select(User.id).where(User.username == "liaison_gusu"))
+    told = db.session.scalars(select(Notification).where(Notification.user_id == liaison)).all()
+    assert any("核查结果告知书随后生成" in n.body for n in told)
+    assert any("复核决定书随后生成" in n.body for n in told)
+    round_id = db.session.scalar(select(Round.id))
+    page = f"/rounds/{round_id}/districts/{ids['gusu']}"
+    waiting = gusu.get(page).get_data(as_text=True)
+    assert "申诉复核决定书：" in waiting
+    assert "正在生成" in waiting
+    assert gusu.get(f"{page}/notices/progress").get_json() == {"pending": 2, "failed": 0}
+    assert generate() == "生成文件 2 份"  # the release's 核查结果告知书 and the 复核决定书
+    assert gusu.get(f"{page}/notices/progress").get_json() == {"pending": 0, "failed": 0}
+    assert "正在生成" not in gusu.get(page).get_data(as_text=True)
     decision = db.session.scalar(select(Notice).where(Notice.kind == "decision"))
     letter = db.session.scalar(select(Notice).where(Notice.kind == "letter"))
-    assert decision.serial is not None
-    assert decision.doc_number != letter.doc_number
+    assert decision.doc_number == f"苏城管考复〔{decision.year}〕1号"
+    assert letter.doc_number == f"苏城管考告〔{letter.year}〕1号"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "decision.pdf").write_bytes(pdf_of(decision))
     text = text_of(pdf_of(decision)).replace("\n", "")  # table cells wrap

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from app.processes import runtime
-from app.processes.registry import Registry, ServiceOperation, registry
-from app.processes.runtime import ProcessRun
+from app.processes.registry import Registry, ServiceOperation
+from app.processes.runtime import ProcessRun, registry
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 PROCESS_ID = re.compile(r'<bpmn:process id="([a-z_]+)"')

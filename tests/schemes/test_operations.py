@@ -21,7 +21,7 @@ from app.schemes.operations import (
     ensure_editable,
     scheme_data,
 )
-from app.scoring.rules import parse_rules
+from app.scoring.rule_reading import parse_rules
 from tests.helpers import issue_round
 
 pytestmark = pytest.mark.db

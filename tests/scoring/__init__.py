@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from app.scoring.engine import SchemeNode
-from app.scoring.rules import ChildIndicator, parse_rules, read_rules_document
+from app.scoring.rule_reading import ChildIndicator, parse_rules, read_rules_document
 
 DATA = Path(__file__).resolve().parents[2] / "app" / "schemes" / "data"
 SCHEME_2026 = DATA / "scheme-2026.yaml"

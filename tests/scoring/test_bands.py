@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from app.scoring.bands import BandEntry, enter_bands
 from app.scoring.engine import Fact, SchemeNode, score_indicator
-from app.scoring.rules import parse_rules
+from app.scoring.rule_reading import parse_rules
 
 D = Decimal
 PUBLISHED = {

@@ -18,7 +18,7 @@ from app.scoring.engine import (
     score_indicator,
     score_scheme,
 )
-from app.scoring.rules import parse_rules
+from app.scoring.rule_reading import parse_rules
 from tests.scoring import TOTAL_2026, nodes_2026
 
 D = Decimal

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.scoring.engine import ARITHMETIC, Fact, Rounding, SchemeNode, SchemeScore, score_scheme
-from app.scoring.rules import FINDERS, BonusRules, DeductRules, dump_rules, parse_rules
+from app.scoring.rule_reading import dump_rules, parse_rules
+from app.scoring.rules import FINDERS, BonusRules, DeductRules
 
 D = Decimal
 HALF = D("0.5")

@@ -11,7 +11,7 @@ import yaml
 
 from app.schemes.operations import default_scheme_data
 from app.scoring.fact_forms import describe_fields, name, occurrence_rows, parse_indicator, prefill
-from app.scoring.rules import parse_rules, read_rules_document
+from app.scoring.rule_reading import parse_rules, read_rules_document
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "app/schemes/data/rules-2026.yaml"
 _, RULES = read_rules_document(yaml.safe_load(RULES_FILE.read_text(encoding="utf-8")))

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from app.scoring.rule_reading import dump_rules, parse_rules
 from app.scoring.rules import (
     BonusRules,
     ChecklistRules,
@@ -17,8 +18,6 @@ from app.scoring.rules import (
     RuleError,
     TieredRules,
     VetoRules,
-    dump_rules,
-    parse_rules,
 )
 from tests.scoring import TOTAL_2026, load_rules_2026, nodes_2026
 

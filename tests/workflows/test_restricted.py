@@ -7,28 +7,11 @@ from pathlib import Path
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
+from tests.workflows.script_diagrams import script_process as diagram
 from workflows.definitions import ProcessDefinitionError, ProcessLibrary, parse_definition
 from workflows.restricted import RestrictedEnvironment
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
-
-TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <bpmn:process id="p" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="script" />
-    <bpmn:scriptTask id="script" name="计算">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:script>{script}</bpmn:script></bpmn:scriptTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="script" targetRef="end" />
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>
-"""
-
-
-def diagram(script: str) -> bytes:
-    return TEMPLATE.format(script=script).encode()
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
-// Follows the background generation of a round's notices; reloads once everything is done
-// so the finished documents appear in the list.
+// Follows the background generation of notices (a round's on its overview, a district's on its
+// page); reloads once everything is done so the finished documents appear in the list.
 (function () {
-  const box = document.querySelector('[data-testid="notice-progress"]');
+  const box = document.querySelector("[data-notice-progress]");
   if (!box || box.dataset.pending === "0") return;
   const bar = box.querySelector("progress");
   const done = box.querySelector(".done");
@@ -10,8 +10,8 @@
       const response = await fetch(box.dataset.url, { headers: { Accept: "application/json" } });
       if (response.ok) {
         const p = await response.json();
-        bar.value = p.done;
-        done.textContent = p.done;
+        if (bar) bar.value = p.done;
+        if (done) done.textContent = p.done;
         if (p.pending === 0) { window.location.reload(); return; }
       }
     } catch (e) { /* offline for a moment: try again */ }
