@@ -23,6 +23,7 @@ from tests.browser.conftest import DESKTOP, PHONE, LiveServer
 from tests.csrf_client import Browser as ClientBrowser
 from tests.evidence.builders import jpeg
 from tests.helpers import complete_round, full_marks, occurrence
+from workflows.store import ProcessIncident, ProcessInstance
 
 pytestmark = pytest.mark.browser
 
@@ -256,10 +257,32 @@ def test_admin_extends_a_deadline_and_reads_the_jobs_page(
     expect(page.locator(".flash").first).to_contain_text("截止时间已延长")
     expect(page.get_by_text("截止 2027-01-15 18:00")).to_be_visible()
 
+    def failed_firing() -> None:  # a deadline whose service task failed five times (an incident)
+        with db.transaction() as session:
+            instance = session.scalar(
+                select(ProcessInstance).where(ProcessInstance.process_key == "district_assessment")
+            )
+            session.add(
+                ProcessIncident(
+                    instance_id=instance.id,
+                    process_key=instance.process_key,
+                    element="self_report_overdue",
+                    element_name="逾期未报处理",
+                    message="服务任务“逾期未报处理”执行失败：系统内部错误（RuntimeError）",
+                    detail="RuntimeError: database went away",
+                    attempts=6,
+                    status="waiting",
+                )
+            )
+
+    in_app(live_server, failed_firing)
     page.goto(f"{live_server.url}/deadlines")
     expect(page.get_by_role("heading", name="定时任务")).to_be_visible()
     expect(page.get_by_test_id("lease")).to_contain_text("未运行")
     expect(page.get_by_test_id("upcoming")).to_contain_text("2027-01-15 18:00")
+    incidents = page.get_by_test_id("incidents")
+    expect(incidents).to_contain_text("逾期未报处理")
+    expect(incidents.get_by_role("button", name="重试")).to_be_visible()
     screenshot(page, "jobs-desktop")
     page.set_viewport_size(PHONE)
     assert_no_sideways_scroll(page)
