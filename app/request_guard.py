@@ -12,11 +12,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 
 from app.inputs import MAX_JSON_DEPTH
+from app.main.error_pages import error_page
 
 # The field's name is a form's internal key (f_ZF0301_desc), no help to a person: the API's answer
 # names it in "fields", the page says what to do.
@@ -83,4 +84,4 @@ def init_app(app: Flask) -> None:
             return jsonify(
                 {"error": "validation_failed", "message": message, "fields": {field: message}}
             ), 422
-        return render_template("error.html", code=400, title="输入有误", message=message), 400
+        return error_page(400, message, "输入有误")

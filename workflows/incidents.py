@@ -27,13 +27,12 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from workflows import clock
-from workflows.store import ProcessIncident, ProcessInstance, TimerChange
+from workflows.diagram_problems import ELEMENT_KINDS
+from workflows.store import ProcessIncident, ProcessInstance, TimerChange, lock_instance
 
 RETRYING, WAITING, RESOLVED = "retrying", "waiting", "resolved"
 DETAIL_MAX = 8000
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
-# Checked against the names of a task spec's classes, in this order.
-_KINDS = (("ServiceTask", "服务任务"), ("ScriptTask", "脚本任务"), ("Gateway", "网关"), ("Event", "事件"))
 
 Hook = Callable[[Session, ProcessIncident], None]
 
@@ -61,13 +60,22 @@ def task_failure(wf: BpmnWorkflow, exc: BaseException) -> TaskFailure | None:
     if task is None:
         return None
     spec = task.task_spec
-    classes = {cls.__name__ for cls in type(spec).__mro__}
-    kind = next((label for key, label in _KINDS if any(key in name for name in classes)), "任务")
+    kind = _element_kind(spec)
     element = str(getattr(spec, "bpmn_id", None) or spec.name)
     return TaskFailure(element, str(getattr(spec, "bpmn_name", None) or element), kind, exc)
 
 
-def _for_people(exc: BaseException) -> str | None:
+def _element_kind(spec: Any) -> str:
+    """The spec's element as the diagram checks name it (a spec class is named after its BPMN
+    element: ServiceTask → serviceTask → 服务任务)."""
+    for cls in type(spec).__mro__:
+        tag = cls.__name__[:1].lower() + cls.__name__[1:]
+        if tag in ELEMENT_KINDS:
+            return ELEMENT_KINDS[tag]
+    return "任务"
+
+
+def for_people(exc: BaseException) -> str | None:
     """The first Chinese message along the exception's chain (an application's refusal)."""
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -83,7 +91,7 @@ def _for_people(exc: BaseException) -> str | None:
 
 
 def _reason(exc: BaseException) -> str:
-    said = _for_people(exc)
+    said = for_people(exc)
     if said:
         return said
     if isinstance(exc, WorkflowTaskException):
@@ -123,16 +131,6 @@ def open_incident(session: Session, instance_id: int) -> ProcessIncident | None:
     )
 
 
-def _lock_instance(session: Session, instance_id: int) -> ProcessInstance | None:
-    """Writers of an instance's incident hold its row (a no-op on SQLite, which serialises writes)."""
-    return session.scalars(
-        select(ProcessInstance)
-        .where(ProcessInstance.id == instance_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-
-
 def _close(incident: ProcessIncident, resolution: str) -> None:
     incident.status, incident.resolution = RESOLVED, resolution
     incident.resolved_at, incident.resolved_by = clock.now(), incident.retried_by
@@ -150,7 +148,7 @@ class Incidents:
 
     def record(self, session: Session, instance_id: int, error: BaseException, job: str) -> ProcessIncident:
         """One more failure of *instance_id*'s firing, in the caller's (fresh) transaction."""
-        instance = _lock_instance(session, instance_id)
+        instance = lock_instance(session, instance_id)
         now = clock.now()
         incident = open_incident(session, instance_id)
         if incident is None:
@@ -187,7 +185,7 @@ class Incidents:
 def request_retry(session: Session, incident: ProcessIncident, actor_id: int) -> None:
     """An administrator's retry: one attempt now (the lease holder hears of it through the change
     feed). An instance no longer running has nothing to retry: its incident is closed."""
-    instance = _lock_instance(session, incident.instance_id)
+    instance = lock_instance(session, incident.instance_id)
     session.refresh(incident)
     if incident.status == RESOLVED:
         return

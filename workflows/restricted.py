@@ -77,11 +77,6 @@ FORBIDDEN_NAMES = frozenset(
 # RestrictedPython refuses str.format at run time only (its fields read attributes unguarded):
 # refuse it when the diagram is loaded, and say what to write instead.
 FORMAT_METHODS = frozenset({"format", "format_map"})
-FORMAT_REFUSAL = (
-    '不支持 str.format / format_map，请改用 f-string（如 f"{名称}：{得分}"）；日期请用'
-    ' format_date(日期, "iso"/"chinese"/"compact")，日期计算用 add_days、add_work_days、'
-    "days_between、to_date、today"
-)
 
 
 class UnsafeScriptError(ValueError):
@@ -184,7 +179,7 @@ def check_source(element: str, source: str, mode: ScriptMode) -> None:
         if isinstance(node, ast.Import | ast.ImportFrom):
             raise UnsafeScriptError(element, source, *script_refusal("import"))
         if isinstance(node, ast.Attribute) and node.attr in FORMAT_METHODS:
-            raise UnsafeScriptError(element, source, FORMAT_REFUSAL)
+            raise UnsafeScriptError(element, source, *script_refusal("format"))
     try:
         _compile(source, mode)
     except SyntaxError as exc:

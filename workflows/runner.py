@@ -29,7 +29,7 @@ from workflows.definitions import (
     ServiceHandler,
 )
 from workflows.incidents import close_for_instance, task_failure
-from workflows.store import ProcessDefinitionRecord, ProcessInstance, TimerChange
+from workflows.store import ProcessDefinitionRecord, ProcessInstance, TimerChange, lock_instance
 
 _STATE_NAMES = {TaskState.READY: "ready", TaskState.COMPLETED: "completed", TaskState.CANCELLED: "cancelled"}
 
@@ -268,12 +268,7 @@ class InstanceStore:
         task, so the caller reads the task once, after the lock). Returns the row, read whole and
         replacing any copy the session held: while the caller holds it (the session keeps only weak
         references), ``load`` finds it in the session instead of querying again."""
-        return session.scalars(
-            select(ProcessInstance)
-            .where(ProcessInstance.id == instance_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one_or_none()
+        return lock_instance(session, instance_id)
 
     def load(
         self, session: Session, instance_id: int, services: ServiceHandler | None

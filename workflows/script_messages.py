@@ -108,6 +108,11 @@ SCRIPT_REFUSALS: dict[str, tuple[str, str]] = {
         "禁止 import",
         "流程脚本不能导入模块：需要的函数（如 due_date）已直接提供，复杂处理请交给服务任务",
     ),
+    "format": (
+        "不支持 str.format / format_map",
+        '请改用 f-string（如 f"{{名称}}：{{得分}}"）；日期请用 format_date(日期, "iso"/"chinese"/"compact")，'
+        "日期计算用 add_days、add_work_days、days_between、to_date、today",
+    ),
     "syntax": ("脚本第 {line} 行：{reason}", "{hint}"),
     "restricted": ("受限环境不允许这种写法", "流程脚本只能做简单计算"),
 }

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -19,9 +20,10 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    select,
 )
 from sqlalchemy.engine import CursorResult, Result
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from workflows import clock
 
@@ -103,6 +105,17 @@ class ProcessInstance(Base):
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+def lock_instance(session: Session, instance_id: int | ColumnElement[int]) -> ProcessInstance | None:
+    """Row-lock the instance for the rest of the transaction (a no-op on SQLite, whose writes are
+    serialised anyway) and return it, read whole and replacing any copy the session held."""
+    return session.scalars(
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 class TimerChange(Base):

@@ -48,6 +48,11 @@ class JobsOverview:
     round_titles: dict[int, str]
     incidents: list[IncidentRow]
 
+    @property
+    def job_labels(self) -> dict[str, str]:
+        """What the run records' job names are called (the periodic jobs name themselves)."""
+        return {"deadline": "截止处理", **{job.name: job.label for job in self.periodic if job.label}}
+
 
 def open_incidents(session: Session, limit: int = 100) -> list[IncidentRow]:
     """Incidents not yet resolved, those waiting for an administrator first, then the latest."""

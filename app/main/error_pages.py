@@ -35,13 +35,17 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def _answer(code: int, error: str, message: str, title: str | None = None) -> Any:
+    """The failure as JSON ({"error", "message"}) on the API, else as the Chinese error page."""
+    if wants_json():
+        return jsonify({"error": error, "message": message}), code
+    return error_page(code, message, title)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Any:
-        message = "页面已过期或来源不明（CSRF 校验失败），请刷新页面后重试"
-        if wants_json():
-            return jsonify({"error": "csrf", "message": message}), 400
-        return render_template("error.html", code=400, title="请求有误", message=message), 400
+        return _answer(400, "csrf", "页面已过期或来源不明，请刷新页面后重试")
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
@@ -52,9 +56,7 @@ def init_app(app: Flask) -> None:
             404: "您要找的页面或记录不存在",
             413: "上传文件总大小超过限制",
         }.get(code, title)
-        if wants_json():
-            return jsonify({"error": error.name.lower().replace(" ", "_"), "message": message}), code
-        return render_template("error.html", code=code, title=title, message=message), code
+        return _answer(code, error.name.lower().replace(" ", "_"), message, title)
 
     @app.errorhandler(DataError)
     def _data_error(error: DataError) -> Any:
@@ -63,14 +65,10 @@ def init_app(app: Flask) -> None:
         app.logger.warning("input refused by the database: %s", error.orig)
         db.session.rollback()
         message = "输入的内容超出允许的长度或数值范围，请检查后重试"
-        if wants_json():
-            return jsonify({"error": "validation_failed", "message": message}), 422
-        return render_template("error.html", code=422, title="输入有误", message=message), 422
+        return _answer(422, "validation_failed", message, "输入有误")
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
         app.logger.exception("unhandled error")
         db.session.rollback()
-        if wants_json():
-            return jsonify({"error": "internal", "message": "系统错误，请稍后重试"}), 500
-        return render_template("error.html", code=500, title="系统错误", message="系统错误，请稍后重试"), 500
+        return _answer(500, "internal", "系统错误，请稍后重试")

@@ -16,11 +16,14 @@ from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
 from app.db import db
-from app.notices.models import NoticeJob
-from app.notices.numbering import NUMBERED_KINDS, numbered_kind
+from app.deadlines.recipients import stage_recipients
+from app.notices.models import NUMBERED_KINDS, NoticeJob
+from app.notices.numbering import numbered_kind
 from app.notices.operations import issue_notice
+from app.notifications.operations import notify
 from app.rounds.models import DistrictAssessment, Round
 from workflows import clock
+from workflows.store import rowcount
 
 MAX_ATTEMPTS = 3
 TIME_BUDGET_SECONDS = 20.0  # per run of the periodic job; the rest waits for the next run
@@ -56,12 +59,14 @@ def _claim(session: Session, job_id: int) -> NoticeJob | None:
     """The job, if it is still pending once this transaction holds it. A conditional UPDATE, not
     a read: two runners at once (a lease changing hands, a command beside the scheduler) cannot
     both see it pending, on PostgreSQL (the row lock) or on SQLite (whose reads take no lock)."""
-    claimed = session.execute(
-        update(NoticeJob)
-        .where(NoticeJob.id == job_id, NoticeJob.status == "pending")
-        .values(attempts=NoticeJob.attempts + 1)
+    claimed = rowcount(
+        session.execute(
+            update(NoticeJob)
+            .where(NoticeJob.id == job_id, NoticeJob.status == "pending")
+            .values(attempts=NoticeJob.attempts + 1)
+        )
     )
-    if not claimed.rowcount:  # type: ignore[attr-defined]
+    if not claimed:
         return None
     return session.get(NoticeJob, job_id, populate_existing=True)
 
@@ -85,6 +90,11 @@ def _generate(session: Session, job_id: int) -> None:
     job.status, job.notice_id, job.finished_at = "done", notice.id, clock.now()
 
 
+def _label(job: NoticeJob) -> str:
+    """What the document is called (a letter by its stage: 核查 / 最终结果告知书)."""
+    return NUMBERED_KINDS[numbered_kind(job.kind, job.stage)]
+
+
 def _record_failure(job_id: int, exc: Exception) -> None:
     with db.transaction() as session:
         job = session.get(NoticeJob, job_id, with_for_update=True)
@@ -101,6 +111,16 @@ def _record_failure(job_id: int, exc: Exception) -> None:
                 ("notice_job", job.id),
                 f"文件生成失败（已重试 {job.attempts} 次）：{job.last_error}",
                 round_id=job.round_id,
+            )
+            # The district's page says the administrators were told; the cause is on the round page.
+            round_ = session.get(Round, job.round_id)
+            assert round_ is not None
+            notify(
+                session,
+                stage_recipients(session, ["admin"], None),
+                f"{round_.title} 文件生成失败",
+                f"{_label(job)}生成失败（已尝试 {job.attempts} 次），请在本轮页面查看原因，处理后重新生成。",
+                f"/rounds/{job.round_id}",
             )
         else:
             job.next_attempt_at = clock.now() + timedelta(seconds=30 * job.attempts)
@@ -176,9 +196,4 @@ def documents_in_progress(session: Session, assessment_id: int) -> list[Document
         .where(NoticeJob.assessment_id == assessment_id, NoticeJob.status != "done")
         .order_by(NoticeJob.id)
     )
-    return [
-        DocumentInProgress(
-            NUMBERED_KINDS[numbered_kind(job.kind, job.stage)], job.status == "failed", job.created_at
-        )
-        for job in jobs
-    ]
+    return [DocumentInProgress(_label(job), job.status == "failed", job.created_at) for job in jobs]

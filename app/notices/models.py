@@ -9,12 +9,20 @@ from app.db import Base
 from app.districts.models import District
 from workflows import clock
 
-KIND_LABELS = {
+# The kinds of document as the bureau names (and numbers) them. A letter's name depends on its
+# stage (核查 / 最终), so numbering speaks of these kinds (app/notices/numbering.py: numbered_kind).
+NUMBERED_KINDS: dict[str, str] = {
     "circular": "考核结果通报",
-    "letter": "考核结果告知书",
+    "verified_letter": "核查结果告知书",
+    "final_letter": "最终结果告知书",
     "decision": "申诉复核决定书",
     "correction": "更正通知",
     "corrected_letter": "考核结果更正告知书",
+}
+# ``Notice.kind`` → its name: a letter of either stage is a 考核结果告知书.
+KIND_LABELS = {
+    "letter": "考核结果告知书",
+    **{k: v for k, v in NUMBERED_KINDS.items() if k not in ("verified_letter", "final_letter")},
 }
 
 

@@ -25,19 +25,9 @@ from sqlalchemy.orm import Session
 
 from app.audit.operations import record as audit
 from app.errors import ValidationFailed
-from app.notices.models import DocumentCounter, Notice, NumberingRule
+from app.notices.models import NUMBERED_KINDS, DocumentCounter, Notice, NumberingRule
 from workflows import clock
 
-# The kinds of document that are numbered, as the bureau names them. A letter's kind depends on
-# its stage (核查 / 最终), so numbering speaks of these rather than of ``Notice.kind``.
-NUMBERED_KINDS: dict[str, str] = {
-    "circular": "考核结果通报",
-    "verified_letter": "核查结果告知书",
-    "final_letter": "最终结果告知书",
-    "decision": "申诉复核决定书",
-    "correction": "更正通知",
-    "corrected_letter": "考核结果更正告知书",
-}
 DEFAULT_PATTERN = "{代字}〔{年}〕{号}号"
 DEFAULT_PREFIXES: dict[str, str] = {
     "circular": "苏城管考",
@@ -89,22 +79,21 @@ def numbered_kind(kind: str, stage: str = "") -> str:
     return kind
 
 
-def rules(session: Session) -> list[Rule]:
-    """Every kind's rule: the bureau's setting, or the default."""
-    stored = {r.kind: r for r in session.scalars(select(NumberingRule))}
-    return [
-        Rule(kind, stored[kind].prefix, stored[kind].pattern)
-        if kind in stored
-        else Rule(kind, DEFAULT_PREFIXES[kind], DEFAULT_PATTERN)
-        for kind in NUMBERED_KINDS
-    ]
-
-
-def rule_of(session: Session, kind: str) -> Rule:
-    stored = session.get(NumberingRule, kind)
+def _rule(kind: str, stored: NumberingRule | None) -> Rule:
+    """The bureau's setting for *kind*, or the default while it has none."""
     if stored is not None:
         return Rule(kind, stored.prefix, stored.pattern)
     return Rule(kind, DEFAULT_PREFIXES[kind], DEFAULT_PATTERN)
+
+
+def rules(session: Session) -> list[Rule]:
+    """Every kind's rule."""
+    stored = {r.kind: r for r in session.scalars(select(NumberingRule))}
+    return [_rule(kind, stored.get(kind)) for kind in NUMBERED_KINDS]
+
+
+def rule_of(session: Session, kind: str) -> Rule:
+    return _rule(kind, session.get(NumberingRule, kind))
 
 
 def checked_rule(kind: str, prefix: str, pattern: str) -> Rule:

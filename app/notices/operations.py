@@ -64,7 +64,8 @@ def issue_notice(
     district = assessment.district if assessment is not None else None
     if kind == "corrected_letter":
         stage = "final"  # it takes the final letter's place
-    year = clock.local(clock.now()).year  # type: ignore[union-attr]
+    today = clock.local(clock.now()).date()  # type: ignore[union-attr]
+    year = today.year
     taken = take_number(session, numbered_kind(kind, stage), year)
     number = taken.text
     body: CircularContent | LetterContent | CorrectionContent | DecisionContent
@@ -99,7 +100,7 @@ def issue_notice(
         )
     code = new_code(session)
     base = current_app.config.get("BASE_URL", "").rstrip("/")
-    document = Document(kind, title, number, clock.local(clock.now()).date(), code, f"{base}/verify")  # type: ignore[union-attr]
+    document = Document(kind, title, number, today, code, f"{base}/verify")
     document.recipient = recipient
     if supersedes is not None:
         document.supersedes = f"{supersedes.doc_number}《{supersedes.title}》"

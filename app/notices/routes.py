@@ -24,8 +24,8 @@ from app.actions import run_in_transaction
 from app.auth import client_address, roles_required
 from app.db import db
 from app.errors import OperationError
-from app.notices.models import Notice
-from app.notices.numbering import NUMBERED_KINDS, next_numbers, normalise_code, rules, update_rules
+from app.notices.models import NUMBERED_KINDS, Notice
+from app.notices.numbering import next_numbers, normalise_code, rules, update_rules
 from app.notices.operations import notice_file
 from app.ratelimits import operations as ratelimits
 from app.rounds.models import Round

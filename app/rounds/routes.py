@@ -288,14 +288,8 @@ def retry_notices(round_id: int) -> Any:
 def correct(round_id: int, district_id: int) -> Any:
     """更正: pick an indicator, restate its facts with a reason; a public 更正通知 and the district's
     更正告知书 are issued."""
-    round_ = db.session.get(Round, round_id)
-    assessment = db.session.scalar(
-        select(DistrictAssessment).where(
-            DistrictAssessment.round_id == round_id, DistrictAssessment.district_id == district_id
-        )
-    )
-    if round_ is None or assessment is None:
-        abort(404)
+    round_ = _round_or_404(round_id)
+    assessment = _visible_assessment(round_id, district_id)
     scores = scores_of(db.session, round_, assessment)
     parents = {i.parent_id for i in round_.scheme.indicators}
     leaves = [

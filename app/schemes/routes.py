@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from io import BytesIO
 from typing import Any
@@ -108,15 +108,15 @@ def import_scheme() -> Any:
         flash(f"导入失败，未导入任何内容：共 {len(exc.errors)} 处错误，见下方列表", "danger")
         return index(form, exc.errors), 422
     flash(f"已导入 {scheme.year} {scheme.label}（{len(scheme.indicators)} 项指标），为草稿状态", "success")
-    _flash_bands(BandEntry(None, tuple(notes), tuple(warnings)))
+    _flash_bands(notes, warnings)
     return _show(scheme)
 
 
-def _flash_bands(entry: BandEntry) -> None:
+def _flash_bands(notes: Iterable[str], warnings: Iterable[str]) -> None:
     """What the administrator is told about entered bands: conversions made, gaps left."""
-    for note in entry.notes:
+    for note in notes:
         flash(note, "info")
-    for warning in entry.warnings:
+    for warning in warnings:
         flash(warning, "warning")
 
 
@@ -215,8 +215,7 @@ def clone(scheme_id: int) -> Any:
         flash("复制失败：" + "；".join(e for errors in form.errors.values() for e in errors), "danger")
         return _show(source)
     year = form.year.data
-    if year is None:  # InputRequired refuses an empty year, so a valid form has one
-        raise RuntimeError("CloneForm validated without a year")
+    assert year is not None  # InputRequired refuses an empty year
     try:
         with db.transaction() as session:
             copy = ops.clone_scheme(
@@ -285,7 +284,7 @@ def _indicator_page(
             flash(exc.message, "danger")
         else:
             flash(f"指标 {saved.code} 已保存", "success")
-            _flash_bands(entry)
+            _flash_bands(entry.notes, entry.warnings)
             return _show(scheme, saved)
     elif request.method == "POST":
         flash("请检查表单中标红的项目", "danger")

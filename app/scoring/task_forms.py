@@ -139,25 +139,31 @@ def _self_report_facts(ctx: TaskContext) -> defaultdict[int, list[Fact]]:
     return grouped
 
 
+def _stage_context(ctx: TaskContext, include_veto: bool, counted: str, revised: str) -> dict[str, Any]:
+    """What a fact form shows: its rows prefilled with the facts the *counted* score stage counts,
+    the reasons given at the *revised* revision stage, and the evidence."""
+    assert ctx.assessment is not None
+    scores = load_scores(ctx.session, ctx.round, ctx.assessment.id, drafts=True)
+    rows = indicator_rows(ctx, include_veto)
+    facts = {r.indicator.id: scores.facts_at(counted, r.indicator.id) for r in rows}
+    return {
+        "rows": rows,
+        "values": {r.indicator.id: prefill(r.rules, facts[r.indicator.id]) for r in rows},
+        "occurrence_rows": {r.indicator.id: occurrence_rows(facts[r.indicator.id]) for r in rows},
+        "reasons": {r.indicator_id: r.reason for r in scores.revisions if r.stage == revised},
+        "evidence": _evidence_by_indicator(ctx),
+        "scores": scores,
+        "scheme": ctx.round.scheme,
+    }
+
+
 class SelfReportForm:
     form_key = "self_report"
     template = "tasks/self_report.html"
     supports_draft = True
 
     def context(self, ctx: TaskContext) -> dict[str, Any]:
-        assert ctx.assessment is not None
-        scores = load_scores(ctx.session, ctx.round, ctx.assessment.id, drafts=True)
-        rows = indicator_rows(ctx, include_veto=False)
-        facts = {r.indicator.id: scores.facts_at("self", r.indicator.id) for r in rows}
-        return {
-            "rows": rows,
-            "values": {r.indicator.id: prefill(r.rules, facts[r.indicator.id]) for r in rows},
-            "occurrence_rows": {r.indicator.id: occurrence_rows(facts[r.indicator.id]) for r in rows},
-            "reasons": {r.indicator_id: r.reason for r in scores.revisions if r.stage == "self"},
-            "evidence": _evidence_by_indicator(ctx),
-            "scores": scores,
-            "scheme": ctx.round.scheme,
-        }
+        return _stage_context(ctx, include_veto=False, counted="self", revised="self")
 
     def fields(self, ctx: TaskContext) -> list[dict[str, Any]]:
         return _fields(ctx, include_veto=False)
@@ -188,20 +194,12 @@ class VerificationForm:
     supports_draft = True
 
     def context(self, ctx: TaskContext) -> dict[str, Any]:
-        assert ctx.assessment is not None
-        scores = load_scores(ctx.session, ctx.round, ctx.assessment.id, drafts=True)
-        rows = indicator_rows(ctx, include_veto=True)
-        current = {r.indicator.id: scores.facts_at("verified", r.indicator.id) for r in rows}
+        page = _stage_context(ctx, include_veto=True, counted="verified", revised="verify")
+        scores = page["scores"]
         return {
-            "rows": rows,
-            "self_facts": {r.indicator.id: scores.facts_at("self", r.indicator.id) for r in rows},
-            "values": {r.indicator.id: prefill(r.rules, current[r.indicator.id]) for r in rows},
-            "occurrence_rows": {r.indicator.id: occurrence_rows(current[r.indicator.id]) for r in rows},
+            **page,
+            "self_facts": {r.indicator.id: scores.facts_at("self", r.indicator.id) for r in page["rows"]},
             "self_reasons": {r.indicator_id: r.reason for r in scores.revisions if r.stage == "self"},
-            "reasons": {r.indicator_id: r.reason for r in scores.revisions if r.stage == "verify"},
-            "evidence": _evidence_by_indicator(ctx),
-            "scores": scores,
-            "scheme": ctx.round.scheme,
         }
 
     def fields(self, ctx: TaskContext) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ update the projection and audit — all in the caller's one transaction.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import select, update
@@ -23,9 +24,11 @@ from app.tasks.context import Files, Payload, TaskContext, UploadSettings
 from app.tasks.models import ROLE_POOLS, TaskRecord
 from app.tasks.registry import form_for
 from workflows import clock
-from workflows.incidents import describe, task_failure
+from workflows.incidents import for_people, task_failure
 from workflows.runner import Actor, TaskRefused, find_ready_task, run_user_task
 from workflows.store import ProcessInstance, rowcount
+
+log = logging.getLogger("szcg.tasks")
 
 
 def can_see(user: User, record: TaskRecord) -> bool:
@@ -242,8 +245,13 @@ def complete_task(
         failure = task_failure(wf, exc)
         if failure is None:
             raise
+        # The technical cause goes to the log for the administrators; the person reads the step
+        # and, if the application refused in words, its reason.
+        log.exception("task %s: %s %s failed", record_id, failure.kind, failure.element)
+        reason = for_people(failure.cause) or "系统内部错误，已记录供考核管理员排查"
         raise ProcessStepFailed(
-            f"{describe(failure)[2]}。本次办理未保存，请联系考核管理员处理流程图后再提交。"
+            f"{failure.kind}“{failure.name}”执行失败：{reason}。"
+            "本次办理未保存，请联系考核管理员处理后再提交。"
         ) from exc
     if record.claimed_by is None:
         record.claimed_by = user.id

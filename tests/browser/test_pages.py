@@ -364,6 +364,10 @@ def test_results_notices_correction_and_rectification_pages(
     expect(page.get_by_test_id("next-circular")).to_contain_text("苏城管考〔")
     expect(page.get_by_test_id("next-final_letter")).to_contain_text("苏城管考告〔")
     screenshot(page, "numbering-desktop")
+    page.get_by_role("textbox", name="申诉复核决定书格式").fill("{代字}{年}{号}")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator(".field-error")).to_contain_text("{年} 与 {号} 之间须有分隔")
+    screenshot(page, "numbering-error-desktop")
 
     task = ready_task(live_server, "rectification_report", "gusu")
     phone_page.goto(f"{live_server.url}/tasks/{task.id}")

@@ -306,6 +306,15 @@ def test_publication_generates_in_the_background_and_a_failed_document_is_retrie
     page = admin.get(f"/rounds/{round_id}").get_data(as_text=True)
     assert "排版失败" in page
     assert "重新生成失败的文件" in page
+    # The raw cause is for the administrators; a leader reads that they will see to it.
+    leader_page = client_as("leader").get(f"/rounds/{round_id}").get_data(as_text=True)
+    assert "排版失败" not in leader_page
+    assert "考核管理员处理后将重新生成" in leader_page
+    admin_id = db.session.scalar(select(User.id).where(User.username == "admin"))
+    told = db.session.scalars(select(Notification.title).where(Notification.user_id == admin_id)).all()
+    round_ = db.session.get(Round, round_id)
+    assert round_ is not None
+    assert told.count(f"{round_.title} 文件生成失败") == 2
     # 园区's result cannot be corrected before its final letter exists: the corrected letter
     # supersedes it, and a letter generated afterwards would stand beside it.
     refused = correct_dw03(admin, round_id, district_ids()["sip"], "复查", present=True)

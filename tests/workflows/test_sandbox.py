@@ -22,6 +22,7 @@ from tests.workflows.script_diagrams import FUTURE, PAST, RUNAWAYS, timed_script
 from workflows import sandbox
 from workflows.deadlines import script_functions
 from workflows.definitions import ProcessLibrary, parse_definition
+from workflows.incidents import TaskFailure
 from workflows.restricted import RESTRICTED_GLOBALS, RestrictedEnvironment
 from workflows.runner import fire_due_timers
 from workflows.sandbox import SandboxLimits, SandboxPool, ScriptError
@@ -112,8 +113,9 @@ def test_runaway_script_in_a_scheduler_thread_fails_within_the_budget(
     fire_in_scheduler_thread(library, "x = 0")()
     elapsed, outcome = timed(fire_in_scheduler_thread(library, RUNAWAYS[payload]))
     assert elapsed < BUDGET + 1
-    assert isinstance(outcome, Exception)  # the firing's failure, for its incident
-    assert "脚本" in str(outcome)
+    # The firing's failure, naming the script task, for its incident; its cause is the sandbox's.
+    assert isinstance(outcome, TaskFailure) and outcome.kind == "脚本任务"
+    assert getattr(outcome.cause, "error_type", None) == "ScriptError", outcome.cause
     assert fire_in_scheduler_thread(library, "x = a + 1")() == (True, 2)
 
 
